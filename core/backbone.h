@@ -1,0 +1,47 @@
+// The backbone interface (DESIGN §3): x [B, T, C, H, W] and per-frame levels
+// [B, T] (float, ℓ / N in [0, 1]) in, a prediction shaped like x out.
+#pragma once
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <functional>
+#include <memory>
+
+namespace dfb {
+
+class JsonReader;
+
+class BackboneImpl : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& levels) = 0;
+  // True when the output at frame t depends only on frames <= t.
+  virtual bool causal() const = 0;
+  // The most frames one call may take (rollouts slide a window of this size).
+  virtual int64_t max_frames() const = 0;
+};
+using Backbone = std::shared_ptr<BackboneImpl>;
+
+// What every backbone must fit: the data's channels and size, the training window,
+// and whether the method needs causal attention.
+struct BackboneShape {
+  int64_t channels = 3;
+  int64_t image_size = 32;
+  int64_t max_frames = 8;
+  bool causal = true;
+};
+
+// Registered factory: reads its options (strictly) from `r`, then builds.
+struct BackboneFactory {
+  static constexpr const char* kKind = "backbone";
+  std::function<Backbone(JsonReader& r, const BackboneShape& shape)> make;
+};
+
+// Reads {"name": ..., options...} and builds the named backbone. Errors go to r's ConfigErrors;
+// when there are any, returns nullptr.
+Backbone make_backbone(JsonReader& r, const BackboneShape& shape);
+
+// Every parameter and buffer by its dotted name, in registration order
+// (the names checkpoints use).
+std::vector<std::pair<std::string, torch::Tensor>> named_tensors(const torch::nn::Module& m);
+
+}  // namespace dfb

@@ -1,0 +1,16 @@
+// Small file helpers: every file dfbench writes goes to a temporary name first
+// and is renamed into place, so an interrupted run never leaves a half file.
+#pragma once
+#include <string>
+
+namespace dfb {
+
+// Writes `content` to "<path>.tmp-<pid>", fsyncs, renames onto `path`.
+// Throws dfb::Error naming the path (e.g. on a full disk).
+void write_file_atomic(const std::string& path, const std::string& content);
+// Whole file as a string; throws dfb::Error "no such file: P".
+std::string read_file(const std::string& path);
+// Creates the directory and its parents; throws dfb::Error naming it on failure.
+void make_dirs(const std::string& path);
+
+}  // namespace dfb

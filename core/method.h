@@ -1,0 +1,52 @@
+// A method (DESIGN §4) = which noise level each training frame gets and which
+// frames carry loss, plus a rollout procedure built on the Denoiser. Methods
+// never time or seed themselves: the harness passes the generator.
+#pragma once
+#include <torch/types.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace dfb {
+
+class Denoiser;
+class JsonReader;
+
+struct TrainLevels {
+  torch::Tensor levels;     // int64 [B, T], 0..N
+  torch::Tensor loss_mask;  // float [B, T], 1 where the frame carries loss
+};
+
+struct RolloutOptions {
+  int64_t steps = 10;  // sampling steps S
+  double eta = 0.0;    // DDIM η
+};
+
+class Method {
+ public:
+  virtual ~Method() = default;
+  virtual std::string name() const = 0;
+  // Whether the backbone must be causal.
+  virtual bool causal() const = 0;
+  virtual TrainLevels training_levels(int64_t batch, int64_t frames, int64_t levels, at::Generator& gen) const = 0;
+  // context: clean frames [B, n_ctx, C, H, W] on the denoiser's device. Returns
+  // [B, n_ctx + horizon, C, H, W] with the context copied in front, unchanged.
+  virtual torch::Tensor rollout(Denoiser& denoiser, const torch::Tensor& context, int64_t horizon,
+                                const RolloutOptions& options, at::Generator& gen) const = 0;
+};
+
+// Registered factory: reads the method's options strictly (everything in the
+// "method" object but "name"); returns nullptr when they have errors.
+struct MethodFactory {
+  static constexpr const char* kKind = "method";
+  std::function<std::unique_ptr<Method>(JsonReader& r)> make;
+};
+
+// Reads {"name": ..., options...}; errors go to r's ConfigErrors (then returns nullptr).
+std::unique_ptr<Method> make_method(JsonReader& r);
+
+// Uniform integers in [low, high] (inclusive), int64, CPU, from `gen`.
+torch::Tensor uniform_levels(const std::vector<int64_t>& shape, int64_t low, int64_t high, at::Generator& gen);
+
+}  // namespace dfb

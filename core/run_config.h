@@ -1,0 +1,75 @@
+// The run configuration: one JSON object, read strictly (DESIGN §7 config.json).
+// Sections: name, seed, device, threads, data, diffusion, backbone, method, train, sample.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/diffusion.h"
+
+namespace dfb {
+
+struct DataConfig {
+  std::string dataset = "bouncing_shapes";  // a registered procedural dataset, used when no files are given
+  nlohmann::json options = nlohmann::json::object();  // the dataset's own options (validated by it)
+  int64_t train_clips = 1024;
+  int64_t clip_length = 8;                  // frames per stored training clip (>= train.frames)
+  uint64_t seed = 1;                        // data seed (evaluation clips use a derived seed)
+  std::string train_file;                   // HDF5 dataset files; when set they replace the generator
+  std::string eval_file;
+};
+
+struct TrainConfig {
+  int64_t frames = 8;          // T_train: frames per training window (also the model's window)
+  int64_t steps = 500;
+  int64_t batch = 16;
+  double lr = 2e-3;
+  int64_t warmup = 50;         // linear warmup steps, then cosine decay to lr · min_lr_ratio
+  double min_lr_ratio = 0.1;
+  double weight_decay = 0.0;
+  double beta1 = 0.9, beta2 = 0.99;
+  double grad_clip = 1.0;      // global norm; 0 disables
+  double ema_decay = 0.995;
+  int64_t checkpoint_every = 100;
+  int64_t log_every = 10;
+  int64_t keep_checkpoints = 2;
+};
+
+struct SampleConfig {
+  int64_t steps = 10;    // DDIM steps S
+  double eta = 0.0;
+  int64_t context = 2;   // n_ctx ground-truth frames given
+  int64_t length = 64;   // total frames per rollout, context included
+  int64_t count = 16;    // rollouts
+  int64_t batch = 16;    // rollouts per backbone call
+};
+
+struct RunConfig {
+  std::string name = "run";
+  uint64_t seed = 0;
+  std::string device = "cpu";
+  int64_t threads = 0;  // 0 = all cores
+  DataConfig data;
+  DiffusionOptions diffusion;
+  nlohmann::json backbone = nlohmann::json::object();  // {"name": "unet3d", options...}
+  nlohmann::json method = nlohmann::json::object();    // {"name": "diffusion_forcing", options...}
+  TrainConfig train;
+  SampleConfig sample;
+
+  nlohmann::json resolved;  // every key with its value or default: what config.json holds
+};
+
+// Reads and validates everything (backbone and method options included, by building
+// them through their registries). Throws one dfb::Error listing every problem,
+// each with its JSON path; `source` names where the JSON came from.
+RunConfig parse_run_config(const nlohmann::json& json, const std::string& source);
+
+// A config from a preset name or a file path, with "a.b=value" overrides applied.
+nlohmann::json load_config_json(const std::string& preset_or_path, const std::vector<std::string>& overrides);
+
+// The image shape the data implies: channels and size (from the dataset options or the train file).
+struct DataShape {
+  int64_t channels = 3, size = 32;
+};
+DataShape data_shape(const RunConfig& config);
+
+}  // namespace dfb

@@ -1,0 +1,284 @@
+// unet3d (DESIGN §3): a 2D U-Net applied to every frame, with temporal
+// self-attention across frames (optionally causal) and each frame's noise level
+// applied by FiLM in every residual block. Registered as backbone "unet3d".
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "core/backbone.h"
+#include "core/compat.h"
+#include "core/error.h"
+#include "core/json_reader.h"
+#include "core/registry.h"
+
+namespace dfb {
+namespace {
+
+struct UNet3dOptions {
+  int64_t base = 32;                     // channels at full resolution
+  std::vector<int64_t> mults = {1, 2, 4};  // channel multiplier per resolution level
+  int64_t res_blocks = 2;                // residual blocks per level (the up path has one more)
+  std::vector<int64_t> temporal_res;     // resolutions with temporal attention; empty = every level
+  bool spatial_attention = true;         // self-attention over pixels at the lowest resolution
+  int64_t heads = 4;
+  int64_t groups = 8;                    // GroupNorm groups
+};
+
+// Sinusoidal features of ℓ/N (scaled by 1000, as for integer timesteps).
+torch::Tensor level_features(const torch::Tensor& levels, int64_t dim) {
+  const int64_t half = dim / 2;
+  torch::Tensor freqs =
+      torch::exp(-std::log(10000.0) * torch::arange(half, levels.options()) / static_cast<double>(half));
+  torch::Tensor args = levels.reshape({-1, 1}) * 1000.0 * freqs.reshape({1, -1});
+  return torch::cat({torch::sin(args), torch::cos(args)}, 1);
+}
+
+torch::nn::Conv2d conv3x3(int64_t cin, int64_t cout, int64_t stride = 1) {
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(cin, cout, 3).stride(stride).padding(1));
+}
+
+void zero_init(torch::nn::Conv2d& c) {
+  torch::NoGradGuard g;
+  c->weight.zero_();
+  c->bias.zero_();
+}
+void zero_init(torch::nn::Linear& l) {
+  torch::NoGradGuard g;
+  l->weight.zero_();
+  l->bias.zero_();
+}
+
+// GroupNorm → SiLU → conv → FiLM(level) → GroupNorm → SiLU → conv, plus a skip.
+struct ResBlockImpl : torch::nn::Module {
+  ResBlockImpl(int64_t cin, int64_t cout, int64_t emb_dim, int64_t groups)
+      : norm1(register_module("norm1", torch::nn::GroupNorm(groups, cin))),
+        conv1(register_module("conv1", conv3x3(cin, cout))),
+        film(register_module("film", torch::nn::Linear(emb_dim, 2 * cout))),
+        norm2(register_module("norm2", torch::nn::GroupNorm(groups, cout))),
+        conv2(register_module("conv2", conv3x3(cout, cout))) {
+    if (cin != cout) skip = register_module("skip", torch::nn::Conv2d(torch::nn::Conv2dOptions(cin, cout, 1)));
+    zero_init(conv2);
+  }
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& emb) {
+    torch::Tensor h = conv1(torch::silu(norm1(x)));
+    auto ss = film(torch::silu(emb)).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);
+    h = norm2(h) * (1 + ss[0]) + ss[1];
+    h = conv2(torch::silu(h));
+    return (skip ? skip(x) : x) + h;
+  }
+  torch::nn::GroupNorm norm1;
+  torch::nn::Conv2d conv1;
+  torch::nn::Linear film;
+  torch::nn::GroupNorm norm2;
+  torch::nn::Conv2d conv2;
+  torch::nn::Conv2d skip{nullptr};
+};
+TORCH_MODULE(ResBlock);
+
+// Multi-head self-attention over tokens [N, L, C] with a residual around it.
+struct SelfAttentionImpl : torch::nn::Module {
+  SelfAttentionImpl(int64_t channels, int64_t heads)
+      : heads(heads),
+        qkv(register_module("qkv", torch::nn::Linear(channels, 3 * channels))),
+        proj(register_module("proj", torch::nn::Linear(channels, channels))) {
+    zero_init(proj);
+  }
+  torch::Tensor forward(const torch::Tensor& tokens, bool causal) {
+    const int64_t n = tokens.size(0), l = tokens.size(1), c = tokens.size(2);
+    auto qkv_heads = qkv(tokens).reshape({n, l, 3, heads, c / heads}).permute({2, 0, 3, 1, 4});
+    torch::Tensor o = attention(qkv_heads[0], qkv_heads[1], qkv_heads[2], causal);
+    return proj(o.permute({0, 2, 1, 3}).reshape({n, l, c}));
+  }
+  int64_t heads;
+  torch::nn::Linear qkv, proj;
+};
+TORCH_MODULE(SelfAttention);
+
+// Attention across the frames of each pixel, with a learned position per frame index.
+struct TemporalAttentionImpl : torch::nn::Module {
+  TemporalAttentionImpl(int64_t channels, int64_t heads, int64_t groups, int64_t max_frames)
+      : norm(register_module("norm", torch::nn::GroupNorm(groups, channels))),
+        position(register_parameter("position", torch::randn({max_frames, channels}) * 0.02)),
+        attn(register_module("attn", SelfAttention(channels, heads))) {}
+  // h: [B·T, C, H, W]
+  torch::Tensor forward(const torch::Tensor& h, int64_t b, int64_t t, bool causal) {
+    const int64_t c = h.size(1), hh = h.size(2), ww = h.size(3);
+    torch::Tensor x = norm(h).reshape({b, t, c, hh, ww}).permute({0, 3, 4, 1, 2}).reshape({b * hh * ww, t, c});
+    x = attn(x + position.slice(0, 0, t).unsqueeze(0), causal);
+    return h + x.reshape({b, hh, ww, t, c}).permute({0, 3, 4, 1, 2}).reshape({b * t, c, hh, ww});
+  }
+  torch::nn::GroupNorm norm;
+  torch::Tensor position;
+  SelfAttention attn;
+};
+TORCH_MODULE(TemporalAttention);
+
+// Attention across the pixels of each frame.
+struct SpatialAttentionImpl : torch::nn::Module {
+  SpatialAttentionImpl(int64_t channels, int64_t heads, int64_t groups)
+      : norm(register_module("norm", torch::nn::GroupNorm(groups, channels))),
+        attn(register_module("attn", SelfAttention(channels, heads))) {}
+  torch::Tensor forward(const torch::Tensor& h) {
+    const int64_t n = h.size(0), c = h.size(1), hh = h.size(2), ww = h.size(3);
+    torch::Tensor x = norm(h).flatten(2).transpose(1, 2);  // [N, HW, C]
+    x = attn(x, /*causal=*/false);
+    return h + x.transpose(1, 2).reshape({n, c, hh, ww});
+  }
+  torch::nn::GroupNorm norm;
+  SelfAttention attn;
+};
+TORCH_MODULE(SpatialAttention);
+
+class UNet3d : public BackboneImpl {
+ public:
+  UNet3d(const UNet3dOptions& o, const BackboneShape& shape) : o_(o), shape_(shape) {
+    const int64_t emb = 4 * o.base, levels = static_cast<int64_t>(o.mults.size());
+    level_mlp_ = register_module("level_mlp", torch::nn::Sequential(torch::nn::Linear(o.base, emb), torch::nn::SiLU(),
+                                                                    torch::nn::Linear(emb, emb)));
+    conv_in_ = register_module("conv_in", conv3x3(shape.channels, o.base));
+    auto temporal_here = [&](int64_t level) {
+      const int64_t res = shape.image_size >> level;
+      return o.temporal_res.empty() ||
+             std::find(o.temporal_res.begin(), o.temporal_res.end(), res) != o.temporal_res.end();
+    };
+    auto temporal = [&](const std::string& name, int64_t ch) {
+      return register_module(name, TemporalAttention(ch, o.heads, o.groups, shape.max_frames));
+    };
+
+    int64_t ch = o.base;
+    std::vector<int64_t> skip_ch = {ch};
+    for (int64_t i = 0; i < levels; ++i) {
+      const int64_t cout = o.base * o.mults[i];
+      for (int64_t j = 0; j < o.res_blocks; ++j) {
+        down_res_.push_back(register_module(name("down", i, j), ResBlock(ch, cout, emb, o.groups)));
+        ch = cout;
+        skip_ch.push_back(ch);
+      }
+      down_temporal_.push_back(temporal_here(i) ? temporal(name("down", i, -1) + "temporal", ch) : nullptr);
+      if (i + 1 < levels) {
+        downsample_.push_back(register_module(name("down", i, -1) + "sample", conv3x3(ch, ch, 2)));
+        skip_ch.push_back(ch);
+      }
+    }
+    mid_res1_ = register_module("mid_res1", ResBlock(ch, ch, emb, o.groups));
+    if (o.spatial_attention) mid_spatial_ = register_module("mid_spatial", SpatialAttention(ch, o.heads, o.groups));
+    mid_temporal_ = temporal("mid_temporal", ch);
+    mid_res2_ = register_module("mid_res2", ResBlock(ch, ch, emb, o.groups));
+    for (int64_t i = levels - 1; i >= 0; --i) {
+      const int64_t cout = o.base * o.mults[i];
+      for (int64_t j = 0; j <= o.res_blocks; ++j) {
+        up_res_.push_back(register_module(name("up", i, j), ResBlock(ch + skip_ch.back(), cout, emb, o.groups)));
+        skip_ch.pop_back();
+        ch = cout;
+      }
+      up_temporal_.push_back(temporal_here(i) ? temporal(name("up", i, -1) + "temporal", ch) : nullptr);
+      if (i > 0) upsample_.push_back(register_module(name("up", i, -1) + "sample", conv3x3(ch, ch)));
+    }
+    norm_out_ = register_module("norm_out", torch::nn::GroupNorm(o.groups, ch));
+    conv_out_ = register_module("conv_out", conv3x3(ch, shape.channels));
+    zero_init(conv_out_);
+  }
+
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& levels) override {
+    const int64_t b = x.size(0), t = x.size(1), c = x.size(2), hh = x.size(3), ww = x.size(4);
+    if (t > shape_.max_frames || c != shape_.channels || hh != shape_.image_size || ww != shape_.image_size)
+      throw Error("unet3d: input [" + std::to_string(b) + ", " + std::to_string(t) + ", " + std::to_string(c) + ", " +
+                  std::to_string(hh) + ", " + std::to_string(ww) + "] does not fit this model (at most " +
+                  std::to_string(shape_.max_frames) + " frames of " + std::to_string(shape_.channels) + "x" +
+                  std::to_string(shape_.image_size) + "x" + std::to_string(shape_.image_size) + ")");
+    const bool causal = shape_.causal;
+    torch::Tensor emb = level_mlp_->forward(level_features(levels.reshape({-1}).to(x.dtype()), o_.base));
+    torch::Tensor h = conv_in_(x.reshape({b * t, c, hh, ww}));
+    std::vector<torch::Tensor> skips = {h};
+    const int64_t levels_n = static_cast<int64_t>(o_.mults.size());
+    size_t r = 0;
+    for (int64_t i = 0; i < levels_n; ++i) {
+      for (int64_t j = 0; j < o_.res_blocks; ++j) {
+        h = down_res_[r++]->forward(h, emb);
+        skips.push_back(h);
+      }
+      if (down_temporal_[i]) {
+        h = down_temporal_[i]->forward(h, b, t, causal);
+        skips.back() = h;
+      }
+      if (i + 1 < levels_n) {
+        h = downsample_[i](h);
+        skips.push_back(h);
+      }
+    }
+    h = mid_res1_->forward(h, emb);
+    if (mid_spatial_) h = mid_spatial_->forward(h);
+    h = mid_temporal_->forward(h, b, t, causal);
+    h = mid_res2_->forward(h, emb);
+    r = 0;
+    for (int64_t k = 0; k < levels_n; ++k) {
+      for (int64_t j = 0; j <= o_.res_blocks; ++j) {
+        h = up_res_[r++]->forward(torch::cat({h, skips.back()}, 1), emb);
+        skips.pop_back();
+      }
+      if (up_temporal_[k]) h = up_temporal_[k]->forward(h, b, t, causal);
+      if (k + 1 < levels_n)
+        h = upsample_[k](torch::nn::functional::interpolate(
+            h, torch::nn::functional::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(
+                   torch::kNearest)));
+    }
+    h = conv_out_(torch::silu(norm_out_(h)));
+    return h.reshape({b, t, c, hh, ww});
+  }
+
+  bool causal() const override { return shape_.causal; }
+  int64_t max_frames() const override { return shape_.max_frames; }
+
+ private:
+  static std::string name(const char* path, int64_t level, int64_t block) {
+    std::string s = std::string(path) + std::to_string(level) + "_";
+    return block >= 0 ? s + "res" + std::to_string(block) : s;
+  }
+
+  UNet3dOptions o_;
+  BackboneShape shape_;
+  torch::nn::Sequential level_mlp_{nullptr};
+  torch::nn::Conv2d conv_in_{nullptr};
+  std::vector<ResBlock> down_res_, up_res_;
+  std::vector<TemporalAttention> down_temporal_, up_temporal_;
+  std::vector<torch::nn::Conv2d> downsample_, upsample_;
+  ResBlock mid_res1_{nullptr}, mid_res2_{nullptr};
+  SpatialAttention mid_spatial_{nullptr};
+  TemporalAttention mid_temporal_{nullptr};
+  torch::nn::GroupNorm norm_out_{nullptr};
+  torch::nn::Conv2d conv_out_{nullptr};
+};
+
+Backbone make_unet3d(JsonReader& r, const BackboneShape& shape) {
+  UNet3dOptions o;
+  r.get("base", o.base)
+      .get("mults", o.mults)
+      .get("res_blocks", o.res_blocks)
+      .get("temporal_res", o.temporal_res)
+      .get("spatial_attention", o.spatial_attention)
+      .get("heads", o.heads)
+      .get("groups", o.groups);
+  bool causal = shape.causal;
+  r.get("causal", causal);
+  r.check(causal || !shape.causal, "causal", "this method needs a causal backbone");
+  bool ok = r.check(o.base >= 1 && o.groups >= 1 && o.base % o.groups == 0, "base", "must be a positive multiple of groups");
+  ok = r.check(!o.mults.empty(), "mults", "must list at least one level") && ok;
+  for (int64_t m : o.mults) ok = r.check(m >= 1, "mults", "entries must be >= 1") && ok;
+  ok = r.check(o.res_blocks >= 1, "res_blocks", "must be >= 1") && ok;
+  ok = r.check(o.heads >= 1 && o.base % o.heads == 0, "heads", "must divide base") && ok;
+  const int64_t scale = int64_t{1} << (o.mults.size() - 1);
+  ok = r.check(shape.image_size % scale == 0, "mults",
+               std::to_string(o.mults.size()) + " levels need an image size divisible by " + std::to_string(scale)) && ok;
+  r.finish();
+  if (!ok) return nullptr;
+  BackboneShape s = shape;
+  s.causal = causal;
+  return std::make_shared<UNet3d>(o, s);
+}
+
+Registrar<BackboneFactory> reg("unet3d",
+                               "2D U-Net per frame + temporal self-attention (causal option), FiLM level per frame",
+                               BackboneFactory{&make_unet3d});
+
+}  // namespace
+}  // namespace dfb

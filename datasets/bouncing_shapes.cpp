@@ -1,0 +1,230 @@
+// bouncing_shapes generator: a hand-written RNG (splitmix64 seeding xoshiro256**)
+// so the clips are the same bytes on every platform and standard library.
+#include "datasets/bouncing_shapes.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace dfb {
+
+const std::array<std::array<uint8_t, 3>, kShapePaletteSize> kShapePalette = {{
+    {230, 40, 40},    // red
+    {40, 220, 40},    // green
+    {60, 90, 255},    // blue
+    {235, 220, 40},   // yellow
+    {220, 50, 220},   // magenta
+    {40, 220, 230},   // cyan
+}};
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+constexpr int kMaxSize = 4096;
+
+uint64_t splitmix64(uint64_t& state) {
+  state += 0x9E3779B97F4A7C15ULL;
+  uint64_t z = state;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+// xoshiro256** seeded through splitmix64.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) {
+    for (uint64_t& word : s_) word = splitmix64(seed);
+  }
+
+  uint64_t next() {
+    const uint64_t result = rotl(s_[1] * 5, 7) * 9;
+    const uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+  }
+
+  // Uniform in [0, 1) with 53 random bits.
+  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+
+ private:
+  std::array<uint64_t, 4> s_{};
+};
+
+// The seed of clip `index`: depends only on (seed, index).
+uint64_t clip_seed(uint64_t seed, int64_t index) {
+  uint64_t state = seed;
+  state = splitmix64(state) + static_cast<uint64_t>(index) * 0xD1B54A32D192ED03ULL;
+  return splitmix64(state);
+}
+
+struct Shape {
+  double x, y, vx, vy, r;
+  int square;  // 0 = disc, 1 = square
+};
+
+std::string fail_prefix(const char* option) { return std::string("bouncing_shapes.") + option; }
+
+std::string num(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+// One frame step along one axis: move, then reflect off a wall if crossed.
+void step_axis(double& pos, double& vel, double r, double size) {
+  pos += vel;
+  if (pos - r < 0) {
+    pos = 2 * r - pos;
+    vel = -vel;
+  } else if (pos + r > size) {
+    pos = 2 * (size - r) - pos;
+    vel = -vel;
+  }
+}
+
+void draw(const Shape& s, const std::array<uint8_t, 3>& color, uint8_t* frame, int size) {
+  const int x0 = std::max(0, static_cast<int>(std::floor(s.x - s.r - 1)));
+  const int x1 = std::min(size - 1, static_cast<int>(std::ceil(s.x + s.r + 1)));
+  const int y0 = std::max(0, static_cast<int>(std::floor(s.y - s.r - 1)));
+  const int y1 = std::min(size - 1, static_cast<int>(std::ceil(s.y + s.r + 1)));
+  for (int py = y0; py <= y1; ++py) {
+    for (int px = x0; px <= x1; ++px) {
+      const double dx = px + 0.5 - s.x;
+      const double dy = py + 0.5 - s.y;
+      const bool inside = s.square ? (std::fabs(dx) <= s.r && std::fabs(dy) <= s.r)
+                                   : (dx * dx + dy * dy <= s.r * s.r);
+      if (!inside) continue;
+      uint8_t* p = frame + (static_cast<int64_t>(py) * size + px) * 3;
+      p[0] = color[0];
+      p[1] = color[1];
+      p[2] = color[2];
+    }
+  }
+}
+
+std::string generator_json(const BouncingShapesOptions& o, uint64_t seed) {
+  nlohmann::json j;
+  j["generator"] = "bouncing_shapes";
+  j["size"] = o.size;
+  j["objects"] = o.objects;
+  j["radius_min"] = o.radius_min;
+  j["radius_max"] = o.radius_max;
+  j["speed_min"] = o.speed_min;
+  j["speed_max"] = o.speed_max;
+  j["squares"] = o.squares;
+  j["seed"] = seed;
+  return j.dump();
+}
+
+}  // namespace
+
+void validate(const BouncingShapesOptions& o) {
+  if (o.size < 8 || o.size > kMaxSize)
+    throw Error(fail_prefix("size") + " must be in 8.." + std::to_string(kMaxSize) + ", got " +
+                std::to_string(o.size));
+  if (o.objects < 1 || o.objects > kShapePaletteSize)
+    throw Error(fail_prefix("objects") + " must be in 1.." + std::to_string(kShapePaletteSize) +
+                ", got " + std::to_string(o.objects));
+  if (!std::isfinite(o.radius_min) || o.radius_min <= 0)
+    throw Error(fail_prefix("radius_min") + " must be > 0, got " + num(o.radius_min));
+  if (!std::isfinite(o.radius_max) || o.radius_max < o.radius_min)
+    throw Error(fail_prefix("radius_max") + " must be >= radius_min (" + num(o.radius_min) +
+                "), got " + num(o.radius_max));
+  if (!(2 * o.radius_max < o.size / 2.0))
+    throw Error(fail_prefix("radius_max") + " must be < size/4 = " + num(o.size / 4.0) +
+                " (2*radius_max < size/2), got " + num(o.radius_max));
+  if (!std::isfinite(o.speed_min) || o.speed_min < 0)
+    throw Error(fail_prefix("speed_min") + " must be >= 0, got " + num(o.speed_min));
+  if (!std::isfinite(o.speed_max) || o.speed_max < o.speed_min)
+    throw Error(fail_prefix("speed_max") + " must be >= speed_min (" + num(o.speed_min) +
+                "), got " + num(o.speed_max));
+  // One reflection per frame must suffice: a step may not cross the free span.
+  const double span = o.size - 2 * o.radius_max;
+  if (!(o.speed_max < span))
+    throw Error(fail_prefix("speed_max") + " must be < size - 2*radius_max = " + num(span) +
+                ", got " + num(o.speed_max));
+}
+
+Clips generate_bouncing_shapes(const BouncingShapesOptions& options, int64_t count, int64_t length,
+                               uint64_t seed) {
+  validate(options);
+  if (count < 0) throw Error("bouncing_shapes: count must be >= 0, got " + std::to_string(count));
+  if (length < 1)
+    throw Error("bouncing_shapes: length must be >= 1, got " + std::to_string(length));
+  const int size = options.size;
+  const int n = options.objects;
+  const int64_t frame_bytes = static_cast<int64_t>(size) * size * 3;
+  const int64_t limit = std::numeric_limits<int64_t>::max() / 4;
+  if (count > 0 && length > limit / frame_bytes / count)
+    throw Error("bouncing_shapes: count * length * size^2 * 3 is too large");
+
+  Clips clips;
+  clips.count = count;
+  clips.length = length;
+  clips.height = size;
+  clips.width = size;
+  clips.channels = 3;
+  clips.objects = n;
+  clips.source = "bouncing_shapes";
+  clips.fps = 10;
+  clips.generator_json = generator_json(options, seed);
+  clips.frames.assign(static_cast<size_t>(count * length * frame_bytes), 0);
+  clips.states.assign(static_cast<size_t>(count * length * n * kStateDim), 0.0f);
+  clips.colors.resize(static_cast<size_t>(count * n * 3));
+
+  std::vector<Shape> shapes(n);
+  for (int64_t c = 0; c < count; ++c) {
+    Rng rng(clip_seed(seed, c));
+    for (int i = 0; i < n; ++i) {
+      Shape& s = shapes[i];
+      s.r = rng.uniform(options.radius_min, options.radius_max);
+      s.x = rng.uniform(s.r, size - s.r);
+      s.y = rng.uniform(s.r, size - s.r);
+      const double angle = rng.uniform(0, 2 * kPi);
+      const double speed = rng.uniform(options.speed_min, options.speed_max);
+      s.vx = speed * std::cos(angle);
+      s.vy = speed * std::sin(angle);
+      s.square = (options.squares && i % 2 == 1) ? 1 : 0;
+      for (int k = 0; k < 3; ++k) clips.colors[(c * n + i) * 3 + k] = kShapePalette[i % kShapePaletteSize][k];
+    }
+    for (int64_t t = 0; t < length; ++t) {
+      if (t > 0) {
+        for (Shape& s : shapes) {
+          step_axis(s.x, s.vx, s.r, size);
+          step_axis(s.y, s.vy, s.r, size);
+        }
+      }
+      uint8_t* frame = clips.frames.data() + (c * length + t) * frame_bytes;
+      float* state = clips.states.data() + (c * length + t) * n * kStateDim;
+      for (int i = 0; i < n; ++i) {
+        const Shape& s = shapes[i];
+        draw(s, kShapePalette[i % kShapePaletteSize], frame, size);
+        float* st = state + i * kStateDim;
+        st[0] = static_cast<float>(s.x);
+        st[1] = static_cast<float>(s.y);
+        st[2] = static_cast<float>(s.vx);
+        st[3] = static_cast<float>(s.vy);
+        st[4] = static_cast<float>(s.r);
+        st[5] = static_cast<float>(s.square);
+      }
+    }
+  }
+  return clips;
+}
+
+}  // namespace dfb

@@ -1,0 +1,23 @@
+// The HDF5 dataset file (DESIGN §5, docs/formats.md):
+//   /frames  uint8 [N, L, H, W, C], chunked one clip per chunk, deflate-compressed
+//   /states  float32 [N, L, K, 6]   true object states, where known
+//   /colors  uint8 [N, K, 3]        object colours, where known
+//   attributes on "/": schema_version (int, = kDatasetSchemaVersion), source, split, fps, generator (JSON text)
+#pragma once
+#include <string>
+
+#include "datasets/clips.h"
+
+namespace dfb {
+
+constexpr int64_t kDatasetSchemaVersion = 1;
+
+// Atomic: written to a temporary file and renamed.
+void write_dataset_file(const std::string& path, const Clips& clips);
+
+// Validates the layout and throws dfb::Error naming the file and the problem
+// (missing /frames, wrong rank or dtype, states that do not match frames,
+// unknown schema version, ...).
+Clips read_dataset_file(const std::string& path);
+
+}  // namespace dfb

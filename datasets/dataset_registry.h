@@ -1,0 +1,21 @@
+// Procedural datasets register here by name (DESIGN §8); file-based data goes
+// through the HDF5 dataset file instead (datasets/dataset_file.h).
+#pragma once
+#include <cstdint>
+#include <functional>
+
+#include "datasets/clips.h"
+
+namespace dfb {
+
+class JsonReader;
+
+struct DatasetFactory {
+  static constexpr const char* kKind = "dataset";
+  // Reads the dataset's options strictly from `options` (and finishes it), then makes
+  // `count` clips of `length` frames from `seed`. With errors in the options it reports
+  // them through the reader and returns empty Clips.
+  std::function<Clips(JsonReader& options, int64_t count, int64_t length, uint64_t seed)> make;
+};
+
+}  // namespace dfb

@@ -1,0 +1,92 @@
+// Shape counting: nearest-colour classification into background or a palette
+// colour, then 8-connected components per colour (OpenCV).
+#include "metrics/shape_count.h"
+
+#include <algorithm>
+#include <array>
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+#include <string>
+
+#include "core/error.h"
+#include "datasets/bouncing_shapes.h"
+
+namespace dfb {
+
+namespace {
+
+constexpr uint8_t kBackground = 255;  // label for background pixels
+
+int squared_distance(const uint8_t* p, const std::array<uint8_t, 3>& c) {
+  int d = 0;
+  for (int k = 0; k < 3; ++k) {
+    const int diff = static_cast<int>(p[k]) - static_cast<int>(c[k]);
+    d += diff * diff;
+  }
+  return d;
+}
+
+// Palette index of the pixel, or kBackground.
+uint8_t classify(const uint8_t* p, int min_value) {
+  const int max_channel = std::max(p[0], std::max(p[1], p[2]));
+  if (max_channel < min_value) return kBackground;
+  int best = squared_distance(p, {0, 0, 0});
+  uint8_t label = kBackground;
+  for (int c = 0; c < kShapePaletteSize; ++c) {
+    const int d = squared_distance(p, kShapePalette[c]);
+    if (d < best) {
+      best = d;
+      label = static_cast<uint8_t>(c);
+    }
+  }
+  return label;
+}
+
+}  // namespace
+
+int count_shapes(const uint8_t* frame, int height, int width, const ShapeCountOptions& options) {
+  if (height <= 0 || width <= 0)
+    throw Error("count_shapes: frame must be non-empty, got " + std::to_string(height) + "x" +
+                std::to_string(width));
+  if (frame == nullptr) throw Error("count_shapes: frame is null");
+
+  cv::Mat labels(height, width, CV_8U);
+  for (int y = 0; y < height; ++y) {
+    uint8_t* row = labels.ptr<uint8_t>(y);
+    for (int x = 0; x < width; ++x)
+      row[x] = classify(frame + (static_cast<int64_t>(y) * width + x) * 3, options.min_value);
+  }
+
+  int total = 0;
+  cv::Mat mask, components, stats, centroids;
+  for (int c = 0; c < kShapePaletteSize; ++c) {
+    mask = (labels == c);
+    if (cv::countNonZero(mask) == 0) continue;
+    const int n = cv::connectedComponentsWithStats(mask, components, stats, centroids, 8, CV_32S);
+    for (int k = 1; k < n; ++k)  // label 0 is the background of the mask
+      if (stats.at<int>(k, cv::CC_STAT_AREA) >= options.min_area) ++total;
+  }
+  return total;
+}
+
+std::vector<uint8_t> shape_count_correct(const Clips& clips, int expected,
+                                         const ShapeCountOptions& options) {
+  if (clips.channels != 3)
+    throw Error("shape_count_correct: clips must have 3 channels (RGB), got " +
+                std::to_string(clips.channels));
+  if (static_cast<int64_t>(clips.frames.size()) != clips.count * clips.clip_bytes())
+    throw Error("shape_count_correct: frames hold " + std::to_string(clips.frames.size()) +
+                " bytes, expected count * length * height * width * 3 = " +
+                std::to_string(clips.count * clips.clip_bytes()));
+  std::vector<uint8_t> correct;
+  correct.reserve(static_cast<size_t>(clips.count * clips.length));
+  for (int64_t i = 0; i < clips.count; ++i)
+    for (int64_t t = 0; t < clips.length; ++t) {
+      const int n = count_shapes(clips.frame(i, t), static_cast<int>(clips.height),
+                                 static_cast<int>(clips.width), options);
+      correct.push_back(n == expected ? 1 : 0);
+    }
+  return correct;
+}
+
+}  // namespace dfb
