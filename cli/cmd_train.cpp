@@ -60,7 +60,9 @@ void add_sample(CLI::App& app) {
   struct Args {
     std::string run, out, checkpoint, device;
     int64_t context = -1, length = -1, count = -1, batch = -1;
-    int64_t seed = -1;
+    int64_t seed = -1, steps = -1;
+    double eta = -1;
+    std::vector<std::string> sets;
   };
   auto a = std::make_shared<Args>();
   sub->add_option("--run", a->run, "run folder (from dfbench train)")->required();
@@ -72,8 +74,13 @@ void add_sample(CLI::App& app) {
   sub->add_option("--seed", a->seed, "rollout seed (default: the run's seed)");
   sub->add_option("--checkpoint", a->checkpoint, "checkpoint file (default: the run's latest)");
   sub->add_option("--device", a->device, "cpu or cuda (default: the run's)");
+  sub->add_option("--steps", a->steps, "sampling steps S (default: sample.steps)");
+  sub->add_option("--eta", a->eta, "DDIM eta (default: sample.eta)");
+  sub->add_option("--set", a->sets, "override a sampling-time option of the run's config, e.g. --set method.stabilization=0");
   on_run(sub, [a] {
     RunConfig config = load_run_config(a->run);
+    if (!a->sets.empty())
+      config = parse_run_config(load_config_json(a->run + "/config.json", a->sets), a->run + "/config.json");
     if (!a->device.empty()) config.device = a->device;
     SampleRequest r = default_request(config);
     if (a->context >= 0) r.context = a->context;
@@ -81,6 +88,9 @@ void add_sample(CLI::App& app) {
     if (a->count >= 0) r.count = a->count;
     if (a->batch >= 0) r.batch = a->batch;
     if (a->seed >= 0) r.seed = static_cast<uint64_t>(a->seed);
+    if (a->steps >= 0) r.steps = a->steps;
+    if (a->eta >= 0) r.eta = a->eta;
+    if (r.steps < 1) throw Error("--steps must be >= 1");
     r.checkpoint = a->checkpoint;
     SampleResult s = sample_run(config, a->run, r);
     write_rollout_file(a->out, s);

@@ -21,6 +21,7 @@ void add_commands(CLI::App& app) {
   add_sample(app);
   add_reproduce(app);
   add_schedule(app);
+  add_shapes(app);
 }
 
 void run_selected(CLI::App&) {

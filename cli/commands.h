@@ -21,5 +21,6 @@ void add_train(CLI::App& app);
 void add_sample(CLI::App& app);
 void add_reproduce(CLI::App& app);
 void add_schedule(CLI::App& app);
+void add_shapes(CLI::App& app);
 
 }  // namespace dfb::cli

@@ -25,9 +25,16 @@ void read_data(JsonReader& r, DataConfig& d, DataShape& shape) {
       .get("eval_file", d.eval_file);
   r.check(d.train_clips >= 1, "train_clips", "must be >= 1");
   r.check(d.clip_length >= 1, "clip_length", "must be >= 1");
+  // The options are always checked (they make the evaluation clips when there is no eval_file);
+  // a train_file decides the frame shape.
   JsonReader options = r.child("options");
+  if (const auto* entry = Registry<DatasetFactory>::instance().find(d.dataset)) {
+    Clips probe = entry->factory.make(options, 1, 1, d.seed);
+    if (probe.count == 1) shape = {probe.channels, probe.height};
+  } else {
+    r.check(false, "dataset", unknown_name_message("dataset", d.dataset, Registry<DatasetFactory>::instance().names()));
+  }
   if (!d.train_file.empty()) {
-    options.finish();
     if (!std::filesystem::exists(d.train_file)) {
       r.check(false, "train_file", "no such file: " + d.train_file);
     } else {
@@ -39,11 +46,6 @@ void read_data(JsonReader& r, DataConfig& d, DataShape& shape) {
         r.check(false, "train_file", e.what());
       }
     }
-  } else if (const auto* entry = Registry<DatasetFactory>::instance().find(d.dataset)) {
-    Clips probe = entry->factory.make(options, 1, 1, d.seed);
-    if (probe.count == 1) shape = {probe.channels, probe.height};
-  } else {
-    r.check(false, "dataset", unknown_name_message("dataset", d.dataset, Registry<DatasetFactory>::instance().names()));
   }
   r.finish();
 }

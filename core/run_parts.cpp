@@ -40,12 +40,24 @@ Clips generate(const RunConfig& config, int64_t count, int64_t length, uint64_t 
   c.split = split;
   return c;
 }
+
+// Frames from a file must match the shape the model is built for (DESIGN §7: a wrong shape is a clear error).
+void require_shape(const Clips& c, const DataShape& want, const std::string& file) {
+  if (c.height != want.size || c.width != want.size || c.channels != want.channels)
+    throw Error(file + ": frames are " + std::to_string(c.height) + "x" + std::to_string(c.width) + "x" +
+                std::to_string(c.channels) + ", but the model is built for " + std::to_string(want.size) + "x" +
+                std::to_string(want.size) + "x" + std::to_string(want.channels) +
+                " (data.options or data.train_file decide it); make the files with the same --size");
+}
 }  // namespace
 
 Clips load_train_clips(const RunConfig& config) {
   if (config.data.train_file.empty())
     return generate(config, config.data.train_clips, config.data.clip_length, config.data.seed, "train");
   Clips c = read_dataset_file(config.data.train_file);
+  if (c.height != c.width)
+    throw Error(config.data.train_file + ": frames must be square, got " + std::to_string(c.height) + "x" +
+                std::to_string(c.width));
   if (c.length < config.train.frames)
     throw Error(config.data.train_file + ": clips have " + std::to_string(c.length) + " frames, train.frames needs " +
                 std::to_string(config.train.frames));
@@ -53,9 +65,13 @@ Clips load_train_clips(const RunConfig& config) {
 }
 
 Clips load_eval_clips(const RunConfig& config, int64_t count, int64_t length) {
-  if (config.data.eval_file.empty())
-    return generate(config, count, length, step_seed(config.data.seed, -1), "eval");
+  if (config.data.eval_file.empty()) {
+    Clips c = generate(config, count, length, step_seed(config.data.seed, -1), "eval");
+    require_shape(c, data_shape(config), "data.options (evaluation clips)");
+    return c;
+  }
   Clips c = read_dataset_file(config.data.eval_file);
+  require_shape(c, data_shape(config), config.data.eval_file);
   if (c.count < count || c.length < length)
     throw Error(config.data.eval_file + ": has " + std::to_string(c.count) + " clips of " + std::to_string(c.length) +
                 " frames; asked for " + std::to_string(count) + " of " + std::to_string(length));

@@ -19,6 +19,8 @@ SampleRequest default_request(const RunConfig& config) {
   r.length = config.sample.length;
   r.count = config.sample.count;
   r.batch = config.sample.batch;
+  r.steps = config.sample.steps;
+  r.eta = config.sample.eta;
   r.seed = config.seed;
   return r;
 }
@@ -44,6 +46,9 @@ SampleResult sample_run(const RunConfig& config, const std::string& run_dir, con
   out.context = req.context;
   out.t_train = config.train.frames;
   out.checkpoint_step = ck.step;
+  out.steps = req.steps;
+  out.eta = req.eta;
+  out.config_json = config.resolved.dump();
   out.truth = load_eval_clips(config, req.count, req.length);
   torch::Tensor truth = clips_to_tensor(out.truth);  // [N, L, C, H, W]
   out.generated = out.truth;
@@ -53,7 +58,7 @@ SampleResult sample_run(const RunConfig& config, const std::string& run_dir, con
   out.generated.source = "dfbench " + out.method;
   out.generated.frames.clear();
 
-  RolloutOptions ro{config.sample.steps, config.sample.eta};
+  RolloutOptions ro{req.steps, req.eta};
   Progress progress("sample " + out.method, req.count);
   torch::InferenceMode inference;
   for (int64_t first = 0, i = 0; first < req.count; first += req.batch, ++i) {
@@ -93,6 +98,9 @@ void write_rollout_file(const std::string& path, const SampleResult& r) {
   w.attr("/", "context", r.context);
   w.attr("/", "t_train", r.t_train);
   w.attr(r.method, "checkpoint_step", r.checkpoint_step);
+  w.attr(r.method, "steps", r.steps);
+  w.attr(r.method, "eta", r.eta);
+  if (!r.config_json.empty()) w.attr(r.method, "config", r.config_json);
   w.attr("truth", "source", r.truth.source);
   w.commit();
 }

@@ -17,6 +17,8 @@ constexpr int64_t kRolloutSchemaVersion = 1;
 
 struct SampleRequest {
   int64_t context = 2, length = 64, count = 16, batch = 16;
+  int64_t steps = 10;       // sampling steps S
+  double eta = 0.0;         // DDIM η
   uint64_t seed = 0;        // rollout noise; the generator of batch i is seeded by step_seed(seed, i)
   std::string checkpoint;   // "" = the run's latest
   bool quiet = false;
@@ -25,6 +27,9 @@ struct SampleRequest {
 struct SampleResult {
   std::string method;
   int64_t context = 0, t_train = 0, checkpoint_step = 0;
+  int64_t steps = 0;        // sampling steps and DDIM η the rollouts were made with (0 when unknown)
+  double eta = 0;
+  std::string config_json;  // the run's resolved config ("" when unknown)
   Clips generated, truth;
   int64_t backbone_calls = 0;
 };

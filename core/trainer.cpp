@@ -1,4 +1,5 @@
 #include "core/trainer.h"
+#include "core/training_loss.h"
 
 #include <torch/torch.h>
 
@@ -67,6 +68,17 @@ torch::Tensor draw_batch(const torch::Tensor& frames_u8, int64_t batch, int64_t 
 }
 
 }  // namespace
+
+torch::Tensor training_loss(BackboneImpl& model, const Method& method, const Diffusion& diffusion,
+                            const torch::Tensor& x0, at::Generator& gen) {
+  const torch::Device device = x0.device();
+  TrainLevels tl = method.training_levels(x0.size(0), x0.size(1), diffusion.levels(), gen);
+  torch::Tensor eps = diffusion.noise_like(x0, gen);
+  torch::Tensor levels = tl.levels.to(device);
+  torch::Tensor xt = diffusion.q_sample(x0, levels, eps);
+  torch::Tensor pred = model.forward(xt, levels.to(torch::kFloat32) / static_cast<double>(diffusion.levels()));
+  return diffusion.loss(pred, diffusion.target(x0, eps, levels), levels, tl.loss_mask.to(device));
+}
 
 TrainSummary train_run(const RunConfig& config, const std::string& run_dir, const TrainRunOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -151,12 +163,7 @@ TrainSummary train_run(const RunConfig& config, const std::string& run_dir, cons
   for (; step < stop_at; ++step) {
     at::Generator gen = make_generator(step_seed(config.seed, step));
     torch::Tensor x0 = draw_batch(frames_u8, tc.batch, tc.frames, gen).to(device);
-    TrainLevels tl = method->training_levels(tc.batch, tc.frames, diffusion.levels(), gen);
-    torch::Tensor eps = diffusion.noise_like(x0, gen);
-    torch::Tensor levels = tl.levels.to(device);
-    torch::Tensor xt = diffusion.q_sample(x0, levels, eps);
-    torch::Tensor pred = model->forward(xt, levels.to(torch::kFloat32) / static_cast<double>(diffusion.levels()));
-    torch::Tensor loss = diffusion.loss(pred, diffusion.target(x0, eps, levels), levels, tl.loss_mask.to(device));
+    torch::Tensor loss = training_loss(*model, *method, diffusion, x0, gen);
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value))
       throw Error("training diverged: the loss is " + std::to_string(loss_value) + " at step " + std::to_string(step) +

@@ -1,0 +1,134 @@
+// Speed of the smoke model on this machine (the harness times; methods never do):
+//   BM_TrainStep      one AdamW step of the smoke preset (forward, backward, clip, update)
+//   BM_BackboneForward one forward over the smoke batch (16 clips x 8 frames)
+//   BM_Rollout        Diffusion Forcing rollouts of the smoke preset, with the share of
+//                     the time spent outside the backbone's forward (goal: < 10%)
+// Run: build/dfbench_bench [--benchmark_filter=Rollout]; DFB_THREADS=N sets LibTorch's threads.
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "core/compat.h"
+#include "core/denoiser.h"
+#include "core/optim.h"
+#include "core/run_config.h"
+#include "core/run_parts.h"
+#include "core/training_loss.h"
+
+namespace dfb {
+namespace {
+
+RunConfig smoke() { return parse_run_config(load_config_json("smoke", {}), "smoke"); }
+
+torch::Tensor smoke_batch(const RunConfig& c, int64_t batch, int64_t frames) {
+  torch::manual_seed(0);
+  const DataShape shape = data_shape(c);
+  return torch::rand({batch, frames, shape.channels, shape.size, shape.size}) * 2 - 1;
+}
+
+// Wraps a backbone and adds up the wall time of its forward calls.
+class TimedBackbone : public BackboneImpl {
+ public:
+  explicit TimedBackbone(Backbone inner) : inner_(register_module("inner", std::move(inner))) {}
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& levels) override {
+    const auto t0 = std::chrono::steady_clock::now();
+    torch::Tensor y = inner_->forward(x, levels);
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return y;
+  }
+  bool causal() const override { return inner_->causal(); }
+  int64_t max_frames() const override { return inner_->max_frames(); }
+  double seconds = 0;
+
+ private:
+  Backbone inner_;
+};
+
+void BM_TrainStep(benchmark::State& state) {
+  const RunConfig c = smoke();
+  const Diffusion diffusion(c.diffusion);
+  auto method = build_method(c);
+  torch::manual_seed(c.seed);
+  Backbone model = build_backbone(c);
+  NamedTensors params = named_tensors(*model);
+  AdamW adam(params, AdamWOptions{c.train.beta1, c.train.beta2, 1e-8, c.train.weight_decay});
+  const torch::Tensor x0 = smoke_batch(c, c.train.batch, c.train.frames);
+  int64_t step = 0;
+  for (auto _ : state) {
+    at::Generator gen = make_generator(step++);
+    torch::Tensor loss = training_loss(*model, *method, diffusion, x0, gen);
+    adam.zero_grad();
+    loss.backward();
+    clip_grad_norm(params, c.train.grad_clip);
+    adam.step(c.train.lr);
+  }
+  state.counters["frames/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * c.train.batch * c.train.frames), benchmark::Counter::kIsRate);
+  state.SetLabel("batch " + std::to_string(c.train.batch) + " x " + std::to_string(c.train.frames) + " frames");
+}
+BENCHMARK(BM_TrainStep)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5.0);
+
+void BM_BackboneForward(benchmark::State& state) {
+  const RunConfig c = smoke();
+  Backbone model = build_backbone(c);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = smoke_batch(c, c.sample.batch, c.train.frames);
+  const torch::Tensor levels = torch::rand({c.sample.batch, c.train.frames});
+  for (auto _ : state) benchmark::DoNotOptimize(model->forward(x, levels));
+  state.counters["frames/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * c.sample.batch * c.train.frames), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_BackboneForward)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+
+// Arg: frames generated per rollout (after 2 context frames); the window is full after 6.
+void BM_Rollout(benchmark::State& state) {
+  const RunConfig c = smoke();
+  const Diffusion diffusion(c.diffusion);
+  auto method = build_method(c);
+  torch::manual_seed(c.seed);
+  auto timed = std::make_shared<TimedBackbone>(build_backbone(c));
+  timed->eval();
+  Denoiser denoiser(timed, diffusion);
+  torch::NoGradGuard no_grad;
+  const int64_t horizon = state.range(0), batch = c.sample.batch;
+  const torch::Tensor context = smoke_batch(c, batch, c.sample.context);
+  RolloutOptions ro;
+  ro.steps = c.sample.steps;
+  ro.eta = c.sample.eta;
+  double total = 0;
+  uint64_t seed = 0;
+  for (auto _ : state) {
+    at::Generator gen = make_generator(seed++);
+    const auto t0 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(method->rollout(denoiser, context, horizon, ro, gen));
+    total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  state.counters["frames/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * batch * horizon), benchmark::Counter::kIsRate);
+  state.counters["outside_backbone_%"] = 100.0 * (1.0 - timed->seconds / total);
+  state.counters["backbone_calls"] = static_cast<double>(denoiser.calls()) / static_cast<double>(state.iterations());
+  state.SetLabel(std::to_string(batch) + " rollouts, " + std::to_string(c.sample.steps) + " steps, " +
+                 c.method.value("scheduling", std::string("?")) + " chunk " +
+                 std::to_string(c.method.value("chunk", int64_t{1})));
+}
+BENCHMARK(BM_Rollout)->Arg(14)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(2);
+
+}  // namespace
+}  // namespace dfb
+
+int main(int argc, char** argv) {
+  const char* env = std::getenv("DFB_THREADS");
+  const int threads = env ? std::atoi(env) : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(std::max(1, threads));
+  benchmark::AddCustomContext("libtorch", dfb::torch_version_string());
+  benchmark::AddCustomContext("libtorch_threads", std::to_string(at::get_num_threads()));
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

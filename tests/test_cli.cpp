@@ -1,0 +1,221 @@
+// The real dfbench binary, end to end: data, validate, train, sample, resume after
+// SIGKILL, and bad input (one clear error line, a non-zero exit, nothing lost).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "core/checkpoint.h"
+#include "core/files.h"
+#include "core/sampler.h"
+#include "datasets/dataset_file.h"
+#include "test_paths.h"
+
+namespace dfb {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliResult {
+  int code = -1;
+  std::string out, err;
+  int error_lines() const {
+    int n = 0;
+    std::istringstream in(err);
+    for (std::string line; std::getline(in, line);)
+      if (line.find("error") != std::string::npos) ++n;
+    return n;
+  }
+};
+
+std::string temp_dir(const std::string& name) {
+  std::string dir = testing::TempDir() + "dfb_cli_" + name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// Runs `dfbench ARGS` (one thread, so runs are bitwise comparable) and captures both streams.
+CliResult dfbench(const std::string& args) {
+  static int n = 0;
+  const std::string base = testing::TempDir() + "dfb_cli_io_" + std::to_string(getpid()) + "_" + std::to_string(n++);
+  const std::string cmd = std::string(DFB_CLI_PATH) + " --threads 1 " + args + " >" + base + ".out 2>" + base + ".err";
+  const int status = std::system(cmd.c_str());
+  CliResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_file(base + ".out");
+  r.err = read_file(base + ".err");
+  fs::remove(base + ".out");
+  fs::remove(base + ".err");
+  return r;
+}
+
+std::string write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+  return path;
+}
+
+#define EXPECT_ONE_ERROR(result, needle)                                                    \
+  do {                                                                                      \
+    const CliResult& r_ = (result);                                                         \
+    EXPECT_NE(r_.code, 0) << r_.err;                                                        \
+    EXPECT_EQ(r_.error_lines(), 1) << r_.err;                                               \
+    EXPECT_NE(r_.err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r_.err; \
+  } while (0)
+
+TEST(Cli, LsListsTheRegistries) {
+  CliResult r = dfbench("ls");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* name : {"diffusion_forcing", "unet3d", "bouncing_shapes", "smoke", "standard"})
+    EXPECT_NE(r.out.find(name), std::string::npos) << name << " missing from:\n" << r.out;
+}
+
+TEST(Cli, ValidateReportsEveryErrorWithSuggestions) {
+  EXPECT_EQ(dfbench("validate smoke").code, 0);
+  const std::string dir = temp_dir("validate");
+  const std::string bad = write_text(dir + "/bad.json",
+                                     R"({"name": "x", "train": {"stpes": 10, "lr": "fast"}, "methd": {}})");
+  CliResult r = dfbench("validate " + bad);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("train.stpes"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("steps"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("train.lr"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("method"), std::string::npos) << r.err;
+  EXPECT_ONE_ERROR(dfbench("validate smoke --set train.steps=-3"), "train.steps");
+}
+
+TEST(Cli, DataMakeTrainSampleEndToEnd) {
+  const std::string dir = temp_dir("e2e");
+  ASSERT_EQ(dfbench("data make bouncing_shapes --out " + dir + "/d.h5 --clips 5 --length 7 --size 16 --seed 3 --set radius_min=2.5 --set radius_max=3").code, 0);
+  Clips d = read_dataset_file(dir + "/d.h5");
+  EXPECT_EQ(d.count, 5);
+  EXPECT_EQ(d.length, 7);
+  EXPECT_EQ(d.height, 16);
+
+  CliResult t = dfbench("train --config tiny --out " + dir + "/run");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_TRUE(fs::exists(dir + "/run/config.json"));
+  EXPECT_TRUE(fs::exists(dir + "/run/env.json"));
+  EXPECT_EQ(read_checkpoint(latest_checkpoint(dir + "/run")).step, 6);
+  std::ifstream log(dir + "/run/train_log.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(log, line);) ++lines;
+  EXPECT_EQ(lines, 3);  // log_every 2, 6 steps
+
+  CliResult s = dfbench("sample --run " + dir + "/run --out " + dir + "/s.h5 --context 2 --length 12 --count 3");
+  ASSERT_EQ(s.code, 0) << s.err;
+  SampleResult roll = read_rollout_file(dir + "/s.h5");
+  EXPECT_EQ(roll.method, "diffusion_forcing");
+  EXPECT_EQ(roll.context, 2);
+  EXPECT_EQ(roll.t_train, 4);
+  EXPECT_EQ(roll.generated.count, 3);
+  EXPECT_EQ(roll.generated.length, 12);
+  EXPECT_EQ(roll.truth.length, 12);
+  // The context frames come first, unchanged: exactly the ground truth's first frames.
+  const int64_t ctx_bytes = 2 * roll.generated.frame_bytes();
+  for (int64_t i = 0; i < 3; ++i)
+    EXPECT_TRUE(std::equal(roll.generated.clip(i), roll.generated.clip(i) + ctx_bytes, roll.truth.clip(i)));
+  // Same seed, same file contents.
+  ASSERT_EQ(dfbench("sample --run " + dir + "/run --out " + dir + "/s2.h5 --context 2 --length 12 --count 3").code, 0);
+  EXPECT_EQ(read_rollout_file(dir + "/s2.h5").generated.frames, roll.generated.frames);
+}
+
+TEST(Cli, ResumeAfterSigkillEqualsAnUninterruptedRun) {
+  const std::string dir = temp_dir("kill");
+  const std::string sets = " --set train.steps=150 --set train.checkpoint_every=10 --set train.log_every=10";
+  ASSERT_EQ(dfbench("train --config tiny --out " + dir + "/full" + sets).code, 0);
+
+  const std::string run = dir + "/killed";
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    freopen("/dev/null", "w", stderr);
+    execl(DFB_CLI_PATH, DFB_CLI_PATH, "--threads", "1", "train", "--config", "tiny", "--out", run.c_str(), "--set",
+          "train.steps=150", "--set", "train.checkpoint_every=10", "--set", "train.log_every=10", (char*)nullptr);
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(checkpoint_path(run, 30)) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "training finished before it could be killed; make it longer";
+  const int64_t killed_at = read_checkpoint(latest_checkpoint(run)).step;
+  EXPECT_GE(killed_at, 30);
+  EXPECT_LT(killed_at, 150);
+
+  CliResult again = dfbench("train --out " + run + sets);
+  EXPECT_NE(again.code, 0) << "a killed run must not be restarted over without --resume";
+  CliResult resumed = dfbench("train --out " + run + " --resume");
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  CheckpointData a = read_checkpoint(latest_checkpoint(dir + "/full")), b = read_checkpoint(latest_checkpoint(run));
+  EXPECT_EQ(a.step, 150);
+  EXPECT_EQ(b.step, 150);
+  for (const auto& [name, t] : a.tensors) EXPECT_TRUE(torch::equal(t, b.tensors.at(name))) << name;
+  // The log was cut back to the checkpoint and continued: every step once, in order.
+  std::istringstream log(read_file(run + "/train_log.jsonl"));
+  std::vector<std::string> steps;
+  for (std::string line; std::getline(log, line);) steps.push_back(line.substr(line.find("\"step\":")));
+  EXPECT_EQ(steps.size(), 15u);
+}
+
+TEST(Cli, BadInputGivesOneClearErrorAndLosesNothing) {
+  const std::string dir = temp_dir("bad");
+  // Config: missing, not JSON, unknown preset.
+  EXPECT_ONE_ERROR(dfbench("train --config " + dir + "/nope.json --out " + dir + "/r0"), "nope.json");
+  const std::string broken = write_text(dir + "/broken.json", "{\"name\": \"x\", \"train\": {");
+  EXPECT_ONE_ERROR(dfbench("train --config " + broken + " --out " + dir + "/r0"), "broken.json");
+  EXPECT_ONE_ERROR(dfbench("validate smokey"), "smoke");
+
+  // Dataset: missing, corrupt, wrong shape.
+  EXPECT_ONE_ERROR(dfbench("train --config tiny --set data.train_file=" + dir + "/none.h5 --out " + dir + "/r1"),
+                   "none.h5");
+  const std::string garbage = write_text(dir + "/garbage.h5", "this is not HDF5");
+  EXPECT_ONE_ERROR(dfbench("train --config tiny --set data.train_file=" + garbage + " --out " + dir + "/r2"),
+                   "garbage.h5");
+  ASSERT_EQ(dfbench("data make bouncing_shapes --out " + dir + "/d16.h5 --clips 4 --length 6 --size 16 --set radius_min=2.5 --set radius_max=3").code, 0);
+  ASSERT_EQ(dfbench("data make bouncing_shapes --out " + dir + "/d32.h5 --clips 4 --length 12 --size 32").code, 0);
+  ASSERT_EQ(dfbench("train --config tiny --out " + dir + "/run --set data.train_file=" + dir + "/d16.h5").code, 0);
+  CliResult ok = dfbench("sample --run " + dir + "/run --out " + dir + "/s.h5 --count 2 --length 8");
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  CliResult wrong = dfbench("train --config tiny --out " + dir + "/r3 --set data.train_file=" + dir +
+                            "/d16.h5 --set data.eval_file=" + dir + "/d32.h5");
+  // Training does not read the eval file; sampling must refuse its frame size.
+  ASSERT_EQ(wrong.code, 0) << wrong.err;
+  EXPECT_ONE_ERROR(dfbench("sample --run " + dir + "/r3 --out " + dir + "/s3.h5 --count 2 --length 8"), "32x32");
+  EXPECT_FALSE(fs::exists(dir + "/s3.h5"));
+
+  // Checkpoint: corrupt; an existing run is never overwritten.
+  const std::string ckpt = latest_checkpoint(dir + "/run");
+  const std::string before = read_file(ckpt);
+  EXPECT_ONE_ERROR(dfbench("train --config tiny --out " + dir + "/run"), "--resume");
+  EXPECT_EQ(read_file(ckpt), before);
+  const std::string bad_ckpt = write_text(dir + "/bad_ckpt.h5", "garbage");
+  EXPECT_ONE_ERROR(dfbench("sample --run " + dir + "/run --checkpoint " + bad_ckpt + " --out " + dir + "/s4.h5"),
+                   "bad_ckpt.h5");
+  EXPECT_FALSE(fs::exists(dir + "/s4.h5"));
+
+  // An existing output file survives a failed sample.
+  const std::string keep = write_text(dir + "/keep.h5", "precious");
+  EXPECT_ONE_ERROR(dfbench("sample --run " + dir + "/run --checkpoint " + bad_ckpt + " --out " + keep), "bad_ckpt.h5");
+  EXPECT_EQ(read_file(keep), "precious");
+
+  // NaN loss: a clear error, the run folder keeps what it had.
+  CliResult nan = dfbench("train --config tiny --out " + dir + "/nan --set train.lr=1e30 --set train.warmup=0");
+  EXPECT_ONE_ERROR(nan, "loss");
+  EXPECT_TRUE(fs::exists(dir + "/nan/config.json"));
+
+  // A missing run.
+  EXPECT_ONE_ERROR(dfbench("sample --run " + dir + "/nothing --out " + dir + "/s5.h5"), "nothing");
+}
+
+}  // namespace
+}  // namespace dfb
