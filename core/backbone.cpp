@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "core/json_reader.h"
 #include "core/registry.h"
 
@@ -24,5 +26,17 @@ std::vector<std::pair<std::string, torch::Tensor>> named_tensors(const torch::nn
   for (const auto& b : m.named_buffers()) out.emplace_back(b.key(), b.value());
   return out;
 }
+
+torch::Tensor rotary_positions(const torch::Tensor& x) {
+  const int64_t t = x.size(-2), d = x.size(-1), half = d / 2;
+  auto f32 = x.options().dtype(torch::kFloat32);
+  torch::Tensor theta = torch::exp(torch::arange(half, f32) * (-2.0 * std::log(10000.0) / static_cast<double>(d)));
+  torch::Tensor angle = (torch::arange(t, f32).unsqueeze(1) * theta.unsqueeze(0)).to(x.scalar_type());  // [T, d/2]
+  torch::Tensor cos = angle.cos(), sin = angle.sin();
+  torch::Tensor x1 = x.slice(-1, 0, half), x2 = x.slice(-1, half, 2 * half);
+  torch::Tensor out = torch::cat({x1 * cos - x2 * sin, x1 * sin + x2 * cos}, -1);
+  return d % 2 == 0 ? out : torch::cat({out, x.slice(-1, 2 * half)}, -1);
+}
+
 
 }  // namespace dfb

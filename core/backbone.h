@@ -44,4 +44,10 @@ Backbone make_backbone(JsonReader& r, const BackboneShape& shape);
 // (the names checkpoints use).
 std::vector<std::pair<std::string, torch::Tensor>> named_tensors(const torch::nn::Module& m);
 
+// Rotary position embedding (Su et al. 2021) over the second-to-last axis of x [..., T, d]:
+// channel pairs (i, i + d/2) of position p are rotated by p·θ_i, θ_i = 10000^(−2i/d), so
+// q·k after rotation depends on the offset between positions only (the same whichever
+// frames a sliding window holds).
+torch::Tensor rotary_positions(const torch::Tensor& x);
+
 }  // namespace dfb

@@ -10,6 +10,7 @@
 #include "core/optim.h"
 #include "core/progress.h"
 #include "core/run_parts.h"
+#include "datasets/dataset_file.h"
 
 namespace dfb {
 
@@ -107,16 +108,7 @@ void write_rollout_file(const std::string& path, const SampleResult& r) {
 
 namespace {
 Clips read_frames(const h5::Reader& f, const std::string& name) {
-  if (!f.is_dataset(name)) throw Error(f.path() + ": no dataset '/" + name + "'");
-  std::vector<int64_t> s = f.shape(name);
-  if (s.size() != 5 || f.dtype(name) != h5::DType::kU8 || (s[4] != 1 && s[4] != 3))
-    throw Error(f.path() + ": /" + name + " must be uint8 [B, L, H, W, C] with C = 1 or 3");
-  Clips c;
-  c.count = s[0];
-  c.length = s[1];
-  c.height = s[2];
-  c.width = s[3];
-  c.channels = s[4];
+  Clips c = frames_layout(f, name);
   c.frames = f.read_u8(name);
   return c;
 }

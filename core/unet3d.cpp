@@ -22,6 +22,7 @@ struct UNet3dOptions {
   bool spatial_attention = true;         // self-attention over pixels at the lowest resolution
   int64_t heads = 4;
   int64_t groups = 8;                    // GroupNorm groups
+  std::string position = "rotary";       // frame position in temporal attention: rotary | learned
 };
 
 // Sinusoidal features of ℓ/N (scaled by 1000, as for integer timesteps).
@@ -75,10 +76,12 @@ struct ResBlockImpl : torch::nn::Module {
 };
 TORCH_MODULE(ResBlock);
 
-// Multi-head self-attention over tokens [N, L, C] with a residual around it.
+// Multi-head self-attention over tokens [N, L, C] (the caller adds the residual);
+// `rotary`: queries and keys carry rotary positions over L.
 struct SelfAttentionImpl : torch::nn::Module {
-  SelfAttentionImpl(int64_t channels, int64_t heads)
+  SelfAttentionImpl(int64_t channels, int64_t heads, bool rotary = false)
       : heads(heads),
+        use_rotary(rotary),
         qkv(register_module("qkv", torch::nn::Linear(channels, 3 * channels))),
         proj(register_module("proj", torch::nn::Linear(channels, channels))) {
     zero_init(proj);
@@ -86,25 +89,34 @@ struct SelfAttentionImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& tokens, bool causal) {
     const int64_t n = tokens.size(0), l = tokens.size(1), c = tokens.size(2);
     auto qkv_heads = qkv(tokens).reshape({n, l, 3, heads, c / heads}).permute({2, 0, 3, 1, 4});
-    torch::Tensor o = attention(qkv_heads[0], qkv_heads[1], qkv_heads[2], causal);
+    torch::Tensor q = qkv_heads[0], k = qkv_heads[1];
+    if (use_rotary) {
+      q = rotary_positions(q);
+      k = rotary_positions(k);
+    }
+    torch::Tensor o = attention(q, k, qkv_heads[2], causal);
     return proj(o.permute({0, 2, 1, 3}).reshape({n, l, c}));
   }
   int64_t heads;
+  bool use_rotary;
   torch::nn::Linear qkv, proj;
 };
 TORCH_MODULE(SelfAttention);
 
-// Attention across the frames of each pixel, with a learned position per frame index.
+// Attention across the frames of each pixel, with rotary positions (relative) or a
+// learned position per frame index within the window (absolute).
 struct TemporalAttentionImpl : torch::nn::Module {
-  TemporalAttentionImpl(int64_t channels, int64_t heads, int64_t groups, int64_t max_frames)
+  TemporalAttentionImpl(int64_t channels, int64_t heads, int64_t groups, int64_t max_frames, bool learned_position)
       : norm(register_module("norm", torch::nn::GroupNorm(groups, channels))),
-        position(register_parameter("position", torch::randn({max_frames, channels}) * 0.02)),
-        attn(register_module("attn", SelfAttention(channels, heads))) {}
+        attn(register_module("attn", SelfAttention(channels, heads, /*rotary=*/!learned_position))) {
+    if (learned_position) position = register_parameter("position", torch::randn({max_frames, channels}) * 0.02);
+  }
   // h: [B·T, C, H, W]
   torch::Tensor forward(const torch::Tensor& h, int64_t b, int64_t t, bool causal) {
     const int64_t c = h.size(1), hh = h.size(2), ww = h.size(3);
     torch::Tensor x = norm(h).reshape({b, t, c, hh, ww}).permute({0, 3, 4, 1, 2}).reshape({b * hh * ww, t, c});
-    x = attn(x + position.slice(0, 0, t).unsqueeze(0), causal);
+    if (position.defined()) x = x + position.slice(0, 0, t).unsqueeze(0);
+    x = attn(x, causal);
     return h + x.reshape({b, hh, ww, t, c}).permute({0, 3, 4, 1, 2}).reshape({b * t, c, hh, ww});
   }
   torch::nn::GroupNorm norm;
@@ -142,7 +154,7 @@ class UNet3d : public BackboneImpl {
              std::find(o.temporal_res.begin(), o.temporal_res.end(), res) != o.temporal_res.end();
     };
     auto temporal = [&](const std::string& name, int64_t ch) {
-      return register_module(name, TemporalAttention(ch, o.heads, o.groups, shape.max_frames));
+      return register_module(name, TemporalAttention(ch, o.heads, o.groups, shape.max_frames, o.position == "learned"));
     };
 
     int64_t ch = o.base;
@@ -257,7 +269,8 @@ Backbone make_unet3d(JsonReader& r, const BackboneShape& shape) {
       .get("temporal_res", o.temporal_res)
       .get("spatial_attention", o.spatial_attention)
       .get("heads", o.heads)
-      .get("groups", o.groups);
+      .get("groups", o.groups)
+      .get_choice("position", o.position, {"rotary", "learned"});
   bool causal = shape.causal;
   r.get("causal", causal);
   r.check(causal || !shape.causal, "causal", "this method needs a causal backbone");

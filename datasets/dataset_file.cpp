@@ -59,6 +59,26 @@ void write_dataset_file(const std::string& path, const Clips& clips) {
   w.commit();
 }
 
+Clips frames_layout(const h5::Reader& r, const std::string& name) {
+  auto bad = [&](const std::string& what) { throw Error(r.path() + ": /" + name + " " + what); };
+  if (!r.is_dataset(name)) bad("is missing (expected uint8 [N, L, H, W, C])");
+  const std::vector<int64_t> fs = r.shape(name);
+  const h5::DType ft = r.dtype(name);
+  if (ft != h5::DType::kU8 || fs.size() != 5)
+    bad(std::string("must be uint8 [N, L, H, W, C], found ") + h5::dtype_name(ft) + " " + shape_text(fs));
+  if (fs[0] < 1 || fs[1] < 1 || fs[2] < 1 || fs[3] < 1)
+    bad("has shape " + shape_text(fs) + "; N, L, H and W must be at least 1");
+  if (fs[4] != 1 && fs[4] != 3)
+    bad("has " + std::to_string(fs[4]) + " channels; it must have 1 (grey) or 3 (RGB)");
+  Clips c;
+  c.count = fs[0];
+  c.length = fs[1];
+  c.height = fs[2];
+  c.width = fs[3];
+  c.channels = fs[4];
+  return c;
+}
+
 Clips read_dataset_file(const std::string& path) {
   h5::Reader r(path);
   auto bad = [&](const std::string& what) { throw Error(path + ": " + what); };
@@ -71,23 +91,7 @@ Clips read_dataset_file(const std::string& path) {
     bad("schema_version " + std::to_string(version) + " is not supported (this dfbench reads " +
         std::to_string(kDatasetSchemaVersion) + ")");
 
-  // /frames: uint8 [N, L, H, W, C].
-  if (!r.is_dataset("frames")) bad("/frames is missing (expected uint8 [N, L, H, W, C])");
-  const std::vector<int64_t> fs = r.shape("frames");
-  const h5::DType ft = r.dtype("frames");
-  if (ft != h5::DType::kU8 || fs.size() != 5)
-    bad(std::string("/frames must be uint8 [N, L, H, W, C], found ") + h5::dtype_name(ft) + " " + shape_text(fs));
-  if (fs[0] < 1 || fs[1] < 1 || fs[2] < 1 || fs[3] < 1)
-    bad("/frames has shape " + shape_text(fs) + "; N, L, H and W must be at least 1");
-  if (fs[4] != 1 && fs[4] != 3)
-    bad("/frames has " + std::to_string(fs[4]) + " channels; it must have 1 (grey) or 3 (RGB)");
-
-  Clips c;
-  c.count = fs[0];
-  c.length = fs[1];
-  c.height = fs[2];
-  c.width = fs[3];
-  c.channels = fs[4];
+  Clips c = frames_layout(r, "frames");
 
   // /states float [N, L, K, 6] and /colors uint8 [N, K, 3]: both or neither.
   const bool has_states = r.exists("states"), has_colors = r.exists("colors");

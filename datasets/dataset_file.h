@@ -6,6 +6,7 @@
 #pragma once
 #include <string>
 
+#include "core/h5.h"
 #include "datasets/clips.h"
 
 namespace dfb {
@@ -14,6 +15,10 @@ constexpr int64_t kDatasetSchemaVersion = 1;
 
 // Atomic: written to a temporary file and renamed.
 void write_dataset_file(const std::string& path, const Clips& clips);
+
+// The layout of a uint8 [N, L, H, W, C] frames dataset (C = 1 or 3) as a Clips without
+// pixels; throws dfb::Error naming the file and the dataset when it is wrong.
+Clips frames_layout(const h5::Reader& r, const std::string& name);
 
 // Validates the layout and throws dfb::Error naming the file and the problem
 // (missing /frames, wrong rank or dtype, states that do not match frames,

@@ -75,43 +75,45 @@ TEST(Diffusion, LevelOfStepRounds) {
 
 class Predictions : public ::testing::TestWithParam<std::string> {};
 
+// Frames at a spread of levels, noised with a known ε, and the estimates from the exact target.
+struct ExactCase {
+  Diffusion d;
+  torch::Tensor x0, eps, lv, xt;
+  Diffusion::Estimate est;
+  ExactCase(const std::string& prediction, uint64_t seed, std::vector<int64_t> shape) : d(options(prediction)) {
+    torch::manual_seed(seed);
+    x0 = torch::rand(shape, torch::kFloat64) * 2 - 1;
+    eps = torch::randn(shape, torch::kFloat64);
+    lv = levels_grid(d.levels());
+    xt = d.q_sample(x0, lv, eps);
+    est = d.estimate(xt, d.target(x0, eps, lv), lv);
+  }
+  static DiffusionOptions options(const std::string& prediction) {
+    DiffusionOptions o;
+    o.prediction = prediction;
+    o.clip_x0 = false;
+    return o;
+  }
+};
+
 TEST_P(Predictions, TargetAndEstimateAreInverses) {
-  DiffusionOptions o;
-  o.prediction = GetParam();
-  o.clip_x0 = false;
-  Diffusion d(o);
-  torch::manual_seed(0);
-  torch::Tensor x0 = torch::rand({2, 6, 3, 4, 4}, torch::kFloat64) * 2 - 1;
-  torch::Tensor eps = torch::randn({2, 6, 3, 4, 4}, torch::kFloat64);
-  torch::Tensor lv = levels_grid(o.levels);
-  torch::Tensor xt = d.q_sample(x0, lv, eps);
-  Diffusion::Estimate e = d.estimate(xt, d.target(x0, eps, lv), lv);
+  ExactCase c(GetParam(), 0, {2, 6, 3, 4, 4});
   // x0 from eps divides by √ᾱ, tiny near N: allow for that amplification of rounding.
-  EXPECT_LT(max_abs(e.x0, x0), o.prediction == "eps" ? 1e-6 : 1e-10);
-  EXPECT_LT(max_abs(e.eps, eps), o.prediction == "x0" ? 1e-6 : 1e-10);
+  EXPECT_LT(max_abs(c.est.x0, c.x0), GetParam() == "eps" ? 1e-6 : 1e-10);
+  EXPECT_LT(max_abs(c.est.eps, c.eps), GetParam() == "x0" ? 1e-6 : 1e-10);
   // v = √ᾱ ε − √(1−ᾱ) x0 by definition, whatever the target.
-  torch::Tensor ab = d.alpha_bar().index_select(0, lv.reshape(-1)).reshape({2, 6, 1, 1, 1});
-  EXPECT_LT(max_abs(d.v_from(x0, eps, lv), ab.sqrt() * eps - (1 - ab).sqrt() * x0), 1e-12);
-  EXPECT_LT(max_abs(xt, ab.sqrt() * x0 + (1 - ab).sqrt() * eps), 1e-12);
+  torch::Tensor ab = c.d.alpha_bar().index_select(0, c.lv.reshape(-1)).reshape({2, 6, 1, 1, 1});
+  EXPECT_LT(max_abs(c.d.v_from(c.x0, c.eps, c.lv), ab.sqrt() * c.eps - (1 - ab).sqrt() * c.x0), 1e-12);
+  EXPECT_LT(max_abs(c.xt, ab.sqrt() * c.x0 + (1 - ab).sqrt() * c.eps), 1e-12);
 }
 
 TEST_P(Predictions, DdimStepFromExactEstimatesRecoversX0) {
-  DiffusionOptions o;
-  o.prediction = GetParam();
-  o.clip_x0 = false;
-  Diffusion d(o);
-  torch::manual_seed(1);
-  torch::Tensor x0 = torch::rand({2, 6, 1, 3, 3}, torch::kFloat64) * 2 - 1;
-  torch::Tensor eps = torch::randn({2, 6, 1, 3, 3}, torch::kFloat64);
-  torch::Tensor lv = levels_grid(o.levels);
-  torch::Tensor xt = d.q_sample(x0, lv, eps);
-  Diffusion::Estimate e = d.estimate(xt, d.target(x0, eps, lv), lv);
+  ExactCase c(GetParam(), 1, {2, 6, 1, 3, 3});
   at::Generator gen = make_generator(0);
-  torch::Tensor to0 = torch::zeros_like(lv);
-  EXPECT_LT(max_abs(d.ddim_step(xt, e, lv, to0, 0.0, gen), x0), 1e-6);
+  EXPECT_LT(max_abs(c.d.ddim_step(c.xt, c.est, c.lv, torch::zeros_like(c.lv), 0.0, gen), c.x0), 1e-6);
   // To an intermediate level with η = 0: exactly the forward process with the same ε.
-  torch::Tensor mid = torch::div(lv, 2, "floor");
-  EXPECT_LT(max_abs(d.ddim_step(xt, e, lv, mid, 0.0, gen), d.q_sample(x0, mid, eps)), 1e-6);
+  torch::Tensor mid = torch::div(c.lv, 2, "floor");
+  EXPECT_LT(max_abs(c.d.ddim_step(c.xt, c.est, c.lv, mid, 0.0, gen), c.d.q_sample(c.x0, mid, c.eps)), 1e-6);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, Predictions, ::testing::Values("v", "eps", "x0"));

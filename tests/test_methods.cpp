@@ -113,6 +113,19 @@ TEST(Unet3d, EachFrameUsesItsOwnLevel) {
   EXPECT_GT((y2.select(1, 2) - y.select(1, 2)).abs().max().item<float>(), 1e-4);
 }
 
+TEST(RotaryPositions, ScoresDependOnTheOffsetOnly) {
+  torch::manual_seed(5);
+  // The same q and k at every position: q_i · k_j after rotation must depend on i − j only.
+  torch::Tensor q = torch::randn({1, 8}).expand({6, 8}).contiguous(), k = torch::randn({1, 8}).expand({6, 8}).contiguous();
+  torch::Tensor s = torch::matmul(rotary_positions(q), rotary_positions(k).t());  // [6, 6]
+  for (int64_t i = 1; i < 6; ++i)
+    for (int64_t j = 1; j < 6; ++j) EXPECT_NEAR(s[i][j].item<float>(), s[i - 1][j - 1].item<float>(), 1e-4);
+  EXPECT_GT((s[0][1] - s[0][2]).abs().item<float>(), 1e-3) << "different offsets must differ";
+  // A rotation: norms are kept, and position 0 is unchanged.
+  EXPECT_TRUE(torch::allclose(rotary_positions(q).norm(2, -1), q.norm(2, -1), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(rotary_positions(q)[0], q[0]));
+}
+
 TEST(DiffusionForcing, TrainingLevelsAreIndependentUniformPerFrame) {
   RunConfig c = tiny_config();
   auto method = build_method(c);
