@@ -29,21 +29,36 @@ torch::Tensor smoke_batch(const RunConfig& c, int64_t batch, int64_t frames) {
   return torch::rand({batch, frames, shape.channels, shape.size, shape.size}) * 2 - 1;
 }
 
-// Wraps a backbone and adds up the wall time of its forward calls.
+// Wraps a backbone and adds up the wall time of its calls (forward and history caching).
 class TimedBackbone : public BackboneImpl {
  public:
   explicit TimedBackbone(Backbone inner) : inner_(register_module("inner", std::move(inner))) {}
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& levels) override {
-    const auto t0 = std::chrono::steady_clock::now();
-    torch::Tensor y = inner_->forward(x, levels);
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return y;
+    return timed([&] { return inner_->forward(x, levels); });
   }
+  bool supports_history() const override { return inner_->supports_history(); }
+  void set_history(const torch::Tensor& x, const torch::Tensor& levels) override {
+    timed([&] {
+      inner_->set_history(x, levels);
+      return torch::Tensor();
+    });
+  }
+  torch::Tensor forward_after_history(const torch::Tensor& x, const torch::Tensor& levels) override {
+    return timed([&] { return inner_->forward_after_history(x, levels); });
+  }
+  int64_t history_frames() const override { return inner_->history_frames(); }
   bool causal() const override { return inner_->causal(); }
   int64_t max_frames() const override { return inner_->max_frames(); }
   double seconds = 0;
 
  private:
+  template <class Fn>
+  torch::Tensor timed(Fn fn) {
+    const auto t0 = std::chrono::steady_clock::now();
+    torch::Tensor y = fn();
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return y;
+  }
   Backbone inner_;
 };
 
@@ -84,7 +99,8 @@ void BM_BackboneForward(benchmark::State& state) {
 }
 BENCHMARK(BM_BackboneForward)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
 
-// Arg: frames generated per rollout (after 2 context frames); the window is full after 6.
+// Args: frames generated per rollout (after 2 context frames; the window is full after 6),
+// history cache on (1) or off (0).
 void BM_Rollout(benchmark::State& state) {
   const RunConfig c = smoke();
   const Diffusion diffusion(c.diffusion);
@@ -93,6 +109,7 @@ void BM_Rollout(benchmark::State& state) {
   auto timed = std::make_shared<TimedBackbone>(build_backbone(c));
   timed->eval();
   Denoiser denoiser(timed, diffusion);
+  denoiser.set_history_cache(state.range(1) != 0);
   torch::NoGradGuard no_grad;
   const int64_t horizon = state.range(0), batch = c.sample.batch;
   const torch::Tensor context = smoke_batch(c, batch, c.sample.context);
@@ -111,11 +128,12 @@ void BM_Rollout(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations() * batch * horizon), benchmark::Counter::kIsRate);
   state.counters["outside_backbone_%"] = 100.0 * (1.0 - timed->seconds / total);
   state.counters["backbone_calls"] = static_cast<double>(denoiser.calls()) / static_cast<double>(state.iterations());
-  state.SetLabel(std::to_string(batch) + " rollouts, " + std::to_string(c.sample.steps) + " steps, " +
+  state.SetLabel(std::string(state.range(1) ? "cache, " : "no cache, ") + std::to_string(batch) + " rollouts, " +
+                 std::to_string(c.sample.steps) + " steps, " +
                  c.method.value("scheduling", std::string("?")) + " chunk " +
                  std::to_string(c.method.value("chunk", int64_t{1})));
 }
-BENCHMARK(BM_Rollout)->Arg(14)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(2);
+BENCHMARK(BM_Rollout)->Args({14, 1})->Args({14, 0})->Unit(benchmark::kSecond)->UseRealTime()->Iterations(2);
 
 }  // namespace
 }  // namespace dfb

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/error.h"
 #include "core/json_reader.h"
 #include "core/registry.h"
 
@@ -20,6 +21,14 @@ Backbone make_backbone(JsonReader& r, const BackboneShape& shape) {
   return entry->factory.make(r, shape);
 }
 
+void BackboneImpl::set_history(const torch::Tensor&, const torch::Tensor&) {
+  throw Error("this backbone does not cache history (supports_history() is false)");
+}
+
+torch::Tensor BackboneImpl::forward_after_history(const torch::Tensor&, const torch::Tensor&) {
+  throw Error("this backbone does not cache history (supports_history() is false)");
+}
+
 std::vector<std::pair<std::string, torch::Tensor>> named_tensors(const torch::nn::Module& m) {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& p : m.named_parameters()) out.emplace_back(p.key(), p.value());
@@ -27,11 +36,11 @@ std::vector<std::pair<std::string, torch::Tensor>> named_tensors(const torch::nn
   return out;
 }
 
-torch::Tensor rotary_positions(const torch::Tensor& x) {
+torch::Tensor rotary_positions(const torch::Tensor& x, int64_t first_position) {
   const int64_t t = x.size(-2), d = x.size(-1), half = d / 2;
   auto f32 = x.options().dtype(torch::kFloat32);
   torch::Tensor theta = torch::exp(torch::arange(half, f32) * (-2.0 * std::log(10000.0) / static_cast<double>(d)));
-  torch::Tensor angle = (torch::arange(t, f32).unsqueeze(1) * theta.unsqueeze(0)).to(x.scalar_type());  // [T, d/2]
+  torch::Tensor angle = (torch::arange(first_position, first_position + t, f32).unsqueeze(1) * theta.unsqueeze(0)).to(x.scalar_type());  // [T, d/2]
   torch::Tensor cos = angle.cos(), sin = angle.sin();
   torch::Tensor x1 = x.slice(-1, 0, half), x2 = x.slice(-1, half, 2 * half);
   torch::Tensor out = torch::cat({x1 * cos - x2 * sin, x1 * sin + x2 * cos}, -1);

@@ -18,6 +18,16 @@ class BackboneImpl : public torch::nn::Module {
   virtual bool causal() const = 0;
   // The most frames one call may take (rollouts slide a window of this size).
   virtual int64_t max_frames() const = 0;
+
+  // History caching (optional, causal backbones): while new frames are denoised, the
+  // first P frames of the window (the history) stay the same over many calls. A backbone
+  // that supports it runs them once in set_history() and then, in forward_after_history(),
+  // only the new frames, attending to what it kept; the result equals the last T − P
+  // frames of forward() on the whole window (up to rounding).
+  virtual bool supports_history() const { return false; }
+  virtual void set_history(const torch::Tensor& x, const torch::Tensor& levels);
+  virtual torch::Tensor forward_after_history(const torch::Tensor& x, const torch::Tensor& levels);
+  virtual int64_t history_frames() const { return 0; }
 };
 using Backbone = std::shared_ptr<BackboneImpl>;
 
@@ -45,9 +55,9 @@ Backbone make_backbone(JsonReader& r, const BackboneShape& shape);
 std::vector<std::pair<std::string, torch::Tensor>> named_tensors(const torch::nn::Module& m);
 
 // Rotary position embedding (Su et al. 2021) over the second-to-last axis of x [..., T, d]:
-// channel pairs (i, i + d/2) of position p are rotated by p·θ_i, θ_i = 10000^(−2i/d), so
+// channel pairs (i, i + d/2) of position p (first_position + index) are rotated by p·θ_i, θ_i = 10000^(−2i/d), so
 // q·k after rotation depends on the offset between positions only (the same whichever
 // frames a sliding window holds).
-torch::Tensor rotary_positions(const torch::Tensor& x);
+torch::Tensor rotary_positions(const torch::Tensor& x, int64_t first_position = 0);
 
 }  // namespace dfb

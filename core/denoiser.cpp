@@ -27,27 +27,61 @@ torch::Tensor Denoiser::step(const torch::Tensor& x, const torch::Tensor& from_i
   if (t > window()) throw Error("Denoiser::step: " + std::to_string(t) + " frames exceed the model window of " +
                                 std::to_string(window()));
 
-  // What the network sees: stabilized clean frames are re-noised to a small level.
-  torch::Tensor input = x, input_levels = from;
+  // The history: leading frames that stay clean in this step in every sample (0 → 0).
+  torch::Tensor still = ((from == 0) & (to == 0)).all(0);
+  int64_t p = 0;
+  while (p < t && still[p].item<bool>()) ++p;
+  if (p == t) return x;
+  if (p > 0) set_history(x.slice(1, 0, p), options.clean_input_level, gen);
+  else history_key_ = torch::Tensor();
+
+  // The other frames: those that stay clean are stabilized afresh, the moving ones shown as they are.
+  torch::Tensor rest = x.slice(1, p), rest_from = from.slice(1, p), rest_to = to.slice(1, p);
+  torch::Tensor input = rest, input_levels = rest_from;
   if (options.clean_input_level > 0) {
-    torch::Tensor stable = (from == 0) & (to == 0);
+    torch::Tensor stable = (rest_from == 0) & (rest_to == 0);
     if (stable.any().item<bool>()) {
-      input_levels = torch::where(stable, torch::full_like(from, options.clean_input_level), from);
-      torch::Tensor noised = diffusion_.q_sample(x, input_levels, diffusion_.noise_like(x, gen));
-      torch::Tensor mask = stable.to(x.device()).reshape({b, t, 1, 1, 1});
-      input = torch::where(mask, noised, x);
+      input_levels = torch::where(stable, torch::full_like(rest_from, options.clean_input_level), rest_from);
+      torch::Tensor noised = diffusion_.q_sample(rest, input_levels, diffusion_.noise_like(rest, gen));
+      input = torch::where(stable.to(x.device()).reshape({b, t - p, 1, 1, 1}), noised, rest);
     }
   }
-  torch::Tensor level_input = (input_levels.to(torch::kFloat32) / static_cast<double>(diffusion_.levels())).to(x.device());
+  auto level_input = [&](const torch::Tensor& lv) {
+    return (lv.to(torch::kFloat32) / static_cast<double>(diffusion_.levels())).to(x.device());
+  };
   torch::Tensor prediction;
   {
     torch::NoGradGuard no_grad;
-    prediction = model_->forward(input, level_input);
+    if (p > 0 && use_history_cache_ && model_->supports_history()) {
+      if (!history_in_model_) {
+        model_->set_history(history_input_, level_input(history_levels_));
+        history_in_model_ = true;
+      }
+      prediction = model_->forward_after_history(input, level_input(input_levels));
+    } else if (p > 0) {
+      prediction = model_->forward(torch::cat({history_input_, input}, 1),
+                                   level_input(torch::cat({history_levels_, input_levels}, 1)))
+                       .slice(1, p);
+    } else {
+      prediction = model_->forward(input, level_input(input_levels));
+    }
   }
   ++calls_;
   // Estimates for the frames that move come from their own (un-stabilized) input.
   Diffusion::Estimate est = diffusion_.estimate(input, prediction, input_levels);
-  return diffusion_.ddim_step(x, est, from, to, options.eta, gen);
+  torch::Tensor moved = diffusion_.ddim_step(rest, est, rest_from, rest_to, options.eta, gen);
+  return p > 0 ? torch::cat({x.slice(1, 0, p), moved}, 1) : moved;
+}
+
+void Denoiser::set_history(const torch::Tensor& history, int64_t level, at::Generator& gen) {
+  if (history_key_.defined() && history_key_.sizes() == history.sizes() && history_level_ == level &&
+      torch::equal(history_key_, history))
+    return;  // the same history as the last call: keep its input and the model's cache
+  history_key_ = history.clone();
+  history_level_ = level;
+  history_levels_ = torch::full({history.size(0), history.size(1)}, level, torch::kLong);
+  history_input_ = level > 0 ? diffusion_.q_sample(history, history_levels_, diffusion_.noise_like(history, gen)) : history;
+  history_in_model_ = false;
 }
 
 }  // namespace dfb

@@ -28,14 +28,31 @@ class Denoiser {
   torch::Tensor noise(int64_t batch, int64_t frames, const torch::Tensor& like, at::Generator& gen) const;
 
   const Diffusion& diffusion() const { return diffusion_; }
+  // History caching (on by default): leading frames that stay clean over consecutive steps
+  // are prepared once — stabilization noise drawn once for them — and, when the backbone
+  // supports it, run through the backbone once (BackboneImpl::set_history). Off: the whole
+  // window is run every step; the results agree up to rounding. One Denoiser per model.
+  void set_history_cache(bool on) {
+    use_history_cache_ = on;
+    history_in_model_ = false;
+  }
   BackboneImpl& model() { return *model_; }
   int64_t window() const { return model_->max_frames(); }
   int64_t calls() const { return calls_; }  // backbone calls made so far
 
  private:
+  // Makes `history` (frames [B, P, ...] clean in this step) the current history, unless it already is.
+  void set_history(const torch::Tensor& history, int64_t level, at::Generator& gen);
+
   Backbone model_;
   const Diffusion& diffusion_;
   int64_t calls_ = 0;
+  bool use_history_cache_ = true;
+  torch::Tensor history_key_;     // the clean history frames last seen
+  torch::Tensor history_input_;   // what the network is shown for them (stabilized)
+  torch::Tensor history_levels_;  // their levels, int64 [B, P]
+  int64_t history_level_ = 0;
+  bool history_in_model_ = false; // the model holds history_input_ in its cache
 };
 
 }  // namespace dfb

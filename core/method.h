@@ -21,6 +21,9 @@ struct TrainLevels {
 struct RolloutOptions {
   int64_t steps = 10;  // sampling steps S
   double eta = 0.0;    // DDIM η
+  // Called after each chunk with the frames generated so far (per rollout), for progress
+  // display; the harness owns it (methods never time or print).
+  std::function<void(int64_t frames_done)> on_frames;
 };
 
 class Method {

@@ -39,7 +39,7 @@ void Progress::update(int64_t done, const std::string& status) {
 
 void Progress::finish(const std::string& status) {
   if (finished_) return;
-  draw(status, true);
+  if (tty_ || drawn_ != done_ || !status.empty()) draw(status, true);  // no second identical plain line
   finished_ = true;
 }
 
@@ -59,6 +59,7 @@ void Progress::draw(const std::string& status, bool final_line) {
     if (final_line) std::fputc('\n', stderr);
   } else {
     std::fprintf(stderr, "%s %s  %s\n", label_.c_str(), counts, status.c_str());
+    drawn_ = done_;
   }
   std::fflush(stderr);
 }

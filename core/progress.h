@@ -19,7 +19,7 @@ class Progress {
   void draw(const std::string& status, bool final_line);
 
   std::string label_;
-  int64_t total_, start_, done_;
+  int64_t total_, start_, done_, drawn_ = -1;  // drawn_: done_ at the last plain line
   double interval_;
   bool tty_, finished_ = false;
   std::chrono::steady_clock::time_point begin_, last_;

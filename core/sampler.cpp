@@ -59,20 +59,22 @@ SampleResult sample_run(const RunConfig& config, const std::string& run_dir, con
   out.generated.source = "dfbench " + out.method;
   out.generated.frames.clear();
 
+  const int64_t horizon = req.length - req.context;
   RolloutOptions ro{req.steps, req.eta};
-  Progress progress("sample " + out.method, req.count);
+  Progress progress("sample " + out.method + " (frames)", req.count * horizon);
+  int64_t first = 0, n = 0;  // the batch in flight
+  if (!req.quiet) ro.on_frames = [&](int64_t made) { progress.update(first * horizon + n * made); };
   torch::InferenceMode inference;
-  for (int64_t first = 0, i = 0; first < req.count; first += req.batch, ++i) {
-    const int64_t n = std::min(req.batch, req.count - first);
+  for (int64_t i = 0; first < req.count; first += req.batch, ++i) {
+    n = std::min(req.batch, req.count - first);
     at::Generator gen = make_generator(step_seed(req.seed, i));
     torch::Tensor context = truth.slice(0, first, first + n).slice(1, 0, req.context).to(device);
-    torch::Tensor video = method->rollout(denoiser, context, req.length - req.context, ro, gen);
+    torch::Tensor video = method->rollout(denoiser, context, horizon, ro, gen);
     if (video.size(1) != req.length)
       throw Error("method '" + out.method + "' returned " + std::to_string(video.size(1)) + " frames, expected " +
                   std::to_string(req.length));
     std::vector<uint8_t> bytes = tensor_to_frames(video);
     out.generated.frames.insert(out.generated.frames.end(), bytes.begin(), bytes.end());
-    if (!req.quiet) progress.update(first + n);
   }
   if (!req.quiet) progress.finish();
   out.backbone_calls = denoiser.calls();

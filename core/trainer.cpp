@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -146,6 +147,15 @@ TrainSummary train_run(const RunConfig& config, const std::string& run_dir, cons
 
   std::ofstream log(log_path, std::ios::app);
   if (!log) throw Error("cannot append to " + log_path);
+  if (!options.quiet) {
+    int64_t count = 0;
+    for (const auto& p : model->parameters()) count += p.numel();
+    std::fprintf(stderr, "train %s: %s %s, %lld parameters, %lld steps of %lld clips x %lld frames, %s, %d threads%s\n",
+                 config.name.c_str(), method->name().c_str(), config.backbone.value("name", std::string("?")).c_str(),
+                 static_cast<long long>(count), static_cast<long long>(tc.steps), static_cast<long long>(tc.batch),
+                 static_cast<long long>(tc.frames), config.device.c_str(), at::get_num_threads(),
+                 step > 0 ? (", resuming at step " + std::to_string(step)).c_str() : "");
+  }
   Progress progress("train " + config.name, tc.steps, step);
   auto save = [&](int64_t done) {
     const std::string path = checkpoint_path(run_dir, done);

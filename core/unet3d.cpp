@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <limits>
 
 #include "core/backbone.h"
 #include "core/compat.h"
@@ -76,8 +77,28 @@ struct ResBlockImpl : torch::nn::Module {
 };
 TORCH_MODULE(ResBlock);
 
+// Keys and values of earlier positions ([N, heads, P, d], positions applied), kept by
+// temporal attention for history caching.
+struct KeyValues {
+  torch::Tensor k, v;
+};
+
+// Attention of queries at positions P..P+Lq−1 to keys at 0..P+Lq−1 (P = keys − queries);
+// `causal`: query at position p sees keys <= p.
+torch::Tensor attention_after_prefix(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                     bool causal) {
+  const int64_t lq = q.size(-2), lk = k.size(-2);
+  if (!causal || lq == 1) return attention(q, k, v, /*causal=*/false);
+  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(q.size(-1)));
+  torch::Tensor key_pos = torch::arange(lk, torch::TensorOptions().dtype(torch::kLong).device(q.device()));
+  torch::Tensor query_pos = key_pos.slice(0, lk - lq).unsqueeze(1);
+  scores = scores.masked_fill(key_pos.unsqueeze(0) > query_pos, -std::numeric_limits<double>::infinity());
+  return torch::matmul(torch::softmax(scores, -1), v);
+}
+
 // Multi-head self-attention over tokens [N, L, C] (the caller adds the residual);
-// `rotary`: queries and keys carry rotary positions over L.
+// `rotary`: queries and keys carry rotary positions over L. With `prefix`, the tokens
+// follow the positions whose keys and values it holds; `record` receives this call's.
 struct SelfAttentionImpl : torch::nn::Module {
   SelfAttentionImpl(int64_t channels, int64_t heads, bool rotary = false)
       : heads(heads),
@@ -86,15 +107,20 @@ struct SelfAttentionImpl : torch::nn::Module {
         proj(register_module("proj", torch::nn::Linear(channels, channels))) {
     zero_init(proj);
   }
-  torch::Tensor forward(const torch::Tensor& tokens, bool causal) {
+  torch::Tensor forward(const torch::Tensor& tokens, bool causal, const KeyValues* prefix = nullptr,
+                        KeyValues* record = nullptr) {
     const int64_t n = tokens.size(0), l = tokens.size(1), c = tokens.size(2);
     auto qkv_heads = qkv(tokens).reshape({n, l, 3, heads, c / heads}).permute({2, 0, 3, 1, 4});
-    torch::Tensor q = qkv_heads[0], k = qkv_heads[1];
+    torch::Tensor q = qkv_heads[0], k = qkv_heads[1], v = qkv_heads[2];
+    const int64_t first = prefix ? prefix->k.size(2) : 0;
     if (use_rotary) {
-      q = rotary_positions(q);
-      k = rotary_positions(k);
+      q = rotary_positions(q, first);
+      k = rotary_positions(k, first);
     }
-    torch::Tensor o = attention(q, k, qkv_heads[2], causal);
+    if (record) *record = {k, v};
+    torch::Tensor o = prefix ? attention_after_prefix(q, torch::cat({prefix->k, k}, 2), torch::cat({prefix->v, v}, 2),
+                                                      causal)
+                             : attention(q, k, v, causal);
     return proj(o.permute({0, 2, 1, 3}).reshape({n, l, c}));
   }
   int64_t heads;
@@ -102,6 +128,9 @@ struct SelfAttentionImpl : torch::nn::Module {
   torch::nn::Linear qkv, proj;
 };
 TORCH_MODULE(SelfAttention);
+
+// How a forward pass treats history (see BackboneImpl::set_history).
+enum class HistoryMode { kNone, kRecord, kAfter };
 
 // Attention across the frames of each pixel, with rotary positions (relative) or a
 // learned position per frame index within the window (absolute).
@@ -111,12 +140,15 @@ struct TemporalAttentionImpl : torch::nn::Module {
         attn(register_module("attn", SelfAttention(channels, heads, /*rotary=*/!learned_position))) {
     if (learned_position) position = register_parameter("position", torch::randn({max_frames, channels}) * 0.02);
   }
-  // h: [B·T, C, H, W]
-  torch::Tensor forward(const torch::Tensor& h, int64_t b, int64_t t, bool causal) {
+  // h: [B·T, C, H, W]. kRecord keeps this call's keys and values in `history`; kAfter
+  // treats the T frames as following the history kept there.
+  torch::Tensor forward(const torch::Tensor& h, int64_t b, int64_t t, bool causal,
+                        HistoryMode mode = HistoryMode::kNone, KeyValues* history = nullptr) {
     const int64_t c = h.size(1), hh = h.size(2), ww = h.size(3);
+    const int64_t first = mode == HistoryMode::kAfter ? history->k.size(2) : 0;
     torch::Tensor x = norm(h).reshape({b, t, c, hh, ww}).permute({0, 3, 4, 1, 2}).reshape({b * hh * ww, t, c});
-    if (position.defined()) x = x + position.slice(0, 0, t).unsqueeze(0);
-    x = attn(x, causal);
+    if (position.defined()) x = x + position.slice(0, first, first + t).unsqueeze(0);
+    x = attn(x, causal, mode == HistoryMode::kAfter ? history : nullptr, mode == HistoryMode::kRecord ? history : nullptr);
     return h + x.reshape({b, hh, ww, t, c}).permute({0, 3, 4, 1, 2}).reshape({b * t, c, hh, ww});
   }
   torch::nn::GroupNorm norm;
@@ -154,6 +186,7 @@ class UNet3d : public BackboneImpl {
              std::find(o.temporal_res.begin(), o.temporal_res.end(), res) != o.temporal_res.end();
     };
     auto temporal = [&](const std::string& name, int64_t ch) {
+      ++temporal_layers_;
       return register_module(name, TemporalAttention(ch, o.heads, o.groups, shape.max_frames, o.position == "learned"));
     };
 
@@ -192,13 +225,46 @@ class UNet3d : public BackboneImpl {
   }
 
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& levels) override {
+    return run(x, levels, HistoryMode::kNone);
+  }
+
+  bool supports_history() const override { return shape_.causal; }
+  void set_history(const torch::Tensor& x, const torch::Tensor& levels) override {
+    if (!shape_.causal) BackboneImpl::set_history(x, levels);
+    history_.assign(temporal_layers_, KeyValues{});
+    history_frames_ = 0;
+    run(x, levels, HistoryMode::kRecord);
+    history_frames_ = x.size(1);
+    history_batch_ = x.size(0);
+  }
+  torch::Tensor forward_after_history(const torch::Tensor& x, const torch::Tensor& levels) override {
+    if (history_frames_ == 0) throw Error("unet3d: forward_after_history() needs set_history() first");
+    return run(x, levels, HistoryMode::kAfter);
+  }
+  int64_t history_frames() const override { return history_frames_; }
+
+  bool causal() const override { return shape_.causal; }
+  int64_t max_frames() const override { return shape_.max_frames; }
+
+ private:
+  torch::Tensor run(const torch::Tensor& x, const torch::Tensor& levels, HistoryMode mode) {
     const int64_t b = x.size(0), t = x.size(1), c = x.size(2), hh = x.size(3), ww = x.size(4);
-    if (t > shape_.max_frames || c != shape_.channels || hh != shape_.image_size || ww != shape_.image_size)
+    const int64_t window = t + (mode == HistoryMode::kAfter ? history_frames_ : 0);
+    if (mode == HistoryMode::kAfter && b != history_batch_)
+      throw Error("unet3d: forward_after_history() got a batch of " + std::to_string(b) + ", set_history() saw " +
+                  std::to_string(history_batch_));
+    if (window > shape_.max_frames || c != shape_.channels || hh != shape_.image_size || ww != shape_.image_size)
       throw Error("unet3d: input [" + std::to_string(b) + ", " + std::to_string(t) + ", " + std::to_string(c) + ", " +
                   std::to_string(hh) + ", " + std::to_string(ww) + "] does not fit this model (at most " +
                   std::to_string(shape_.max_frames) + " frames of " + std::to_string(shape_.channels) + "x" +
                   std::to_string(shape_.image_size) + "x" + std::to_string(shape_.image_size) + ")");
     const bool causal = shape_.causal;
+    size_t layer = 0;  // temporal layers in call order, for the history cache
+    auto temporal = [&](TemporalAttention& m, const torch::Tensor& in) {
+      KeyValues* kv = mode == HistoryMode::kNone ? nullptr : &history_[layer];
+      ++layer;
+      return m->forward(in, b, t, causal, mode, kv);
+    };
     torch::Tensor emb = level_mlp_->forward(level_features(levels.reshape({-1}).to(x.dtype()), o_.base));
     torch::Tensor h = conv_in_(x.reshape({b * t, c, hh, ww}));
     std::vector<torch::Tensor> skips = {h};
@@ -210,7 +276,7 @@ class UNet3d : public BackboneImpl {
         skips.push_back(h);
       }
       if (down_temporal_[i]) {
-        h = down_temporal_[i]->forward(h, b, t, causal);
+        h = temporal(down_temporal_[i], h);
         skips.back() = h;
       }
       if (i + 1 < levels_n) {
@@ -220,7 +286,7 @@ class UNet3d : public BackboneImpl {
     }
     h = mid_res1_->forward(h, emb);
     if (mid_spatial_) h = mid_spatial_->forward(h);
-    h = mid_temporal_->forward(h, b, t, causal);
+    h = temporal(mid_temporal_, h);
     h = mid_res2_->forward(h, emb);
     r = 0;
     for (int64_t k = 0; k < levels_n; ++k) {
@@ -228,7 +294,7 @@ class UNet3d : public BackboneImpl {
         h = up_res_[r++]->forward(torch::cat({h, skips.back()}, 1), emb);
         skips.pop_back();
       }
-      if (up_temporal_[k]) h = up_temporal_[k]->forward(h, b, t, causal);
+      if (up_temporal_[k]) h = temporal(up_temporal_[k], h);
       if (k + 1 < levels_n)
         h = upsample_[k](torch::nn::functional::interpolate(
             h, torch::nn::functional::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(
@@ -238,10 +304,6 @@ class UNet3d : public BackboneImpl {
     return h.reshape({b, t, c, hh, ww});
   }
 
-  bool causal() const override { return shape_.causal; }
-  int64_t max_frames() const override { return shape_.max_frames; }
-
- private:
   static std::string name(const char* path, int64_t level, int64_t block) {
     std::string s = std::string(path) + std::to_string(level) + "_";
     return block >= 0 ? s + "res" + std::to_string(block) : s;
@@ -257,6 +319,10 @@ class UNet3d : public BackboneImpl {
   ResBlock mid_res1_{nullptr}, mid_res2_{nullptr};
   SpatialAttention mid_spatial_{nullptr};
   TemporalAttention mid_temporal_{nullptr};
+  // History cache: keys and values of each temporal layer (call order) for the history frames.
+  size_t temporal_layers_ = 0;
+  std::vector<KeyValues> history_;
+  int64_t history_frames_ = 0, history_batch_ = 0;
   torch::nn::GroupNorm norm_out_{nullptr};
   torch::nn::Conv2d conv_out_{nullptr};
 };

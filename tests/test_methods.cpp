@@ -113,6 +113,48 @@ TEST(Unet3d, EachFrameUsesItsOwnLevel) {
   EXPECT_GT((y2.select(1, 2) - y.select(1, 2)).abs().max().item<float>(), 1e-4);
 }
 
+class HistoryCache : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HistoryCache, EqualsTheWholeWindow) {
+  RunConfig c = tiny_config({"backbone.position=" + GetParam()});
+  Backbone b = build_backbone(c);
+  ASSERT_TRUE(b->supports_history());
+  randomize(*b, 9);
+  torch::NoGradGuard no_grad;
+  torch::Tensor x = torch::randn({2, 4, 3, 16, 16}), lv = torch::rand({2, 4});
+  torch::Tensor whole = b->forward(x, lv);
+  for (int64_t p : {1, 2, 3}) {  // history of p frames, then 4 − p new ones (several: the causal mask applies)
+    b->set_history(x.slice(1, 0, p), lv.slice(1, 0, p));
+    EXPECT_EQ(b->history_frames(), p);
+    torch::Tensor after = b->forward_after_history(x.slice(1, p), lv.slice(1, p));
+    EXPECT_LT((after - whole.slice(1, p)).abs().max().item<float>(), 1e-4) << "history of " << p;
+  }
+  EXPECT_THROW(b->forward_after_history(x.slice(0, 0, 1).slice(1, 3), lv.slice(0, 0, 1).slice(1, 3)), Error);
+}
+
+INSTANTIATE_TEST_SUITE_P(Positions, HistoryCache, ::testing::Values("rotary", "learned"));
+
+TEST(HistoryCache, RolloutsAgreeWithAndWithoutIt) {
+  for (std::string mode : {"autoregressive", "pyramid"}) {
+    RunConfig c = tiny_config({"method.scheduling=" + mode, "method.chunk=2"});
+    Diffusion diffusion(c.diffusion);
+    Backbone backbone = build_backbone(c);
+    randomize(*backbone, 10);
+    auto method = build_method(c);
+    torch::NoGradGuard no_grad;
+    torch::Tensor context = torch::rand({2, 2, 3, 16, 16}) * 2 - 1;
+    RolloutOptions ro;
+    ro.steps = 3;
+    auto run = [&](bool cache) {
+      Denoiser d(backbone, diffusion);
+      d.set_history_cache(cache);
+      at::Generator gen = make_generator(3);
+      return method->rollout(d, context, 9, ro, gen);
+    };
+    EXPECT_LT((run(true) - run(false)).abs().max().item<float>(), 1e-3) << mode;
+  }
+}
+
 TEST(RotaryPositions, ScoresDependOnTheOffsetOnly) {
   torch::manual_seed(5);
   // The same q and k at every position: q_i · k_j after rotation must depend on i − j only.
@@ -124,6 +166,8 @@ TEST(RotaryPositions, ScoresDependOnTheOffsetOnly) {
   // A rotation: norms are kept, and position 0 is unchanged.
   EXPECT_TRUE(torch::allclose(rotary_positions(q).norm(2, -1), q.norm(2, -1), 1e-5, 1e-5));
   EXPECT_TRUE(torch::allclose(rotary_positions(q)[0], q[0]));
+  // first_position shifts the positions: rows 2.. of a rotation from 0 are a rotation from 2.
+  EXPECT_TRUE(torch::allclose(rotary_positions(q).slice(0, 2), rotary_positions(q.slice(0, 2), 2), 1e-5, 1e-5));
 }
 
 TEST(DiffusionForcing, TrainingLevelsAreIndependentUniformPerFrame) {

@@ -56,17 +56,18 @@ class DiffusionForcing : public Method {
       const SchedulingMatrix m = scheduling_matrix(o_.scheduling, steps, h, o_.uncertainty);
       for (size_t row = 0; row + 1 < m.size(); ++row) {
         if (m[row] == m[row + 1]) continue;
-        torch::Tensor from = torch::zeros({past + h}, torch::kLong), to = torch::zeros({past + h}, torch::kLong);
+        std::vector<int64_t> from(past + h, 0), to(past + h, 0);  // history stays clean (0 → 0)
         for (int64_t t = 0; t < h; ++t) {
           from[past + t] = diffusion.level_of_step(m[row][t], steps);
           to[past + t] = diffusion.level_of_step(m[row + 1][t], steps);
         }
-        torch::Tensor x = d.step(torch::cat({history, chunk}, 1), from, to, so, gen);
+        torch::Tensor x = d.step(torch::cat({history, chunk}, 1), torch::tensor(from), torch::tensor(to), so, gen);
         chunk = x.slice(1, past, past + h);
       }
       frames.push_back(chunk);
       have += h;
       made += h;
+      if (ro.on_frames) ro.on_frames(made);
     }
     return frames.size() == 1 ? frames[0] : torch::cat(frames, 1);
   }
