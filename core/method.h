@@ -49,6 +49,15 @@ struct MethodFactory {
 // Reads {"name": ..., options...}; errors go to r's ConfigErrors (then returns nullptr).
 std::unique_ptr<Method> make_method(JsonReader& r);
 
+// Next-frame training levels (teacher forcing and its noise-augmented variant, DESIGN §4):
+// a target index c ~ U{1..T−1} per sample; frames < c share a level a ~ U{0..augment_max}
+// (0 for teacher forcing); frame c ~ U{1..N} carries the loss; frames > c sit at N.
+TrainLevels next_frame_levels(int64_t batch, int64_t frames, int64_t levels, int64_t augment_max, at::Generator& gen);
+
+// Full-sequence training levels (DESIGN §4): one level ℓ ~ U{1..N} per sample, the same for
+// every frame; every frame carries the loss.
+TrainLevels full_sequence_levels(int64_t batch, int64_t frames, int64_t levels, at::Generator& gen);
+
 // Uniform integers in [low, high] (inclusive), int64, CPU, from `gen`.
 torch::Tensor uniform_levels(const std::vector<int64_t>& shape, int64_t low, int64_t high, at::Generator& gen);
 

@@ -3,7 +3,7 @@
 // with the past in a sliding window of the model's length.
 #include <torch/torch.h>
 
-#include "core/denoiser.h"
+#include "core/chunked_rollout.h"
 #include "core/error.h"
 #include "core/json_reader.h"
 #include "core/method.h"
@@ -36,40 +36,11 @@ class DiffusionForcing : public Method {
 
   torch::Tensor rollout(Denoiser& d, const torch::Tensor& context, int64_t horizon, const RolloutOptions& ro,
                         at::Generator& gen) const override {
-    const int64_t window = d.window(), b = context.size(0), steps = ro.steps;
-    if (o_.chunk >= window)
-      throw Error("diffusion_forcing: chunk " + std::to_string(o_.chunk) + " leaves no room for history in a window of " +
-                  std::to_string(window) + " frames; use chunk <= " + std::to_string(window - 1));
-    const Diffusion& diffusion = d.diffusion();
-    StepOptions so;
-    so.eta = ro.eta;
-    so.clean_input_level = o_.stabilization;
-    std::vector<torch::Tensor> frames = {context};
-    int64_t have = context.size(1);
-    for (int64_t made = 0; made < horizon;) {
-      const int64_t h = std::min(o_.chunk, horizon - made);
-      torch::Tensor all = frames.size() == 1 ? frames[0] : torch::cat(frames, 1);
-      const int64_t past = std::min(have, window - h);
-      torch::Tensor history = all.slice(1, have - past, have);
-      frames = {all};
-      torch::Tensor chunk = d.noise(b, h, context, gen);
-      const SchedulingMatrix m = scheduling_matrix(o_.scheduling, steps, h, o_.uncertainty);
-      for (size_t row = 0; row + 1 < m.size(); ++row) {
-        if (m[row] == m[row + 1]) continue;
-        std::vector<int64_t> from(past + h, 0), to(past + h, 0);  // history stays clean (0 → 0)
-        for (int64_t t = 0; t < h; ++t) {
-          from[past + t] = diffusion.level_of_step(m[row][t], steps);
-          to[past + t] = diffusion.level_of_step(m[row + 1][t], steps);
-        }
-        torch::Tensor x = d.step(torch::cat({history, chunk}, 1), torch::tensor(from), torch::tensor(to), so, gen);
-        chunk = x.slice(1, past, past + h);
-      }
-      frames.push_back(chunk);
-      have += h;
-      made += h;
-      if (ro.on_frames) ro.on_frames(made);
-    }
-    return frames.size() == 1 ? frames[0] : torch::cat(frames, 1);
+    ChunkedRolloutOptions co;
+    co.chunk = o_.chunk;
+    co.history_level = o_.stabilization;
+    co.plan = [this](int64_t h, int64_t steps) { return scheduling_matrix(o_.scheduling, steps, h, o_.uncertainty); };
+    return chunked_rollout(d, context, horizon, ro, co, gen);
   }
 
  private:

@@ -1,0 +1,153 @@
+// Every registered method on a tiny CPU model (so a new method is covered the moment it
+// registers): a few training steps, a rollout to 3x its window, shapes, determinism from a
+// seed, the context coming back unchanged. Then each baseline's training levels against
+// its distribution (DESIGN §4), with fixed seeds.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "core/compat.h"
+#include "core/denoiser.h"
+#include "core/optim.h"
+#include "core/registry.h"
+#include "core/run_config.h"
+#include "core/run_parts.h"
+#include "core/training_loss.h"
+
+namespace dfb {
+namespace {
+
+RunConfig tiny_with(const std::string& method) {
+  return parse_run_config(load_config_json("tiny", {"method={\"name\": \"" + method + "\"}"}), "tiny");
+}
+
+std::vector<std::string> registered_methods() { return Registry<MethodFactory>::instance().names(); }
+
+TEST(EveryMethod, TheComparisonIsRegistered) {
+  const std::vector<std::string> names = registered_methods();
+  for (const char* m : {"diffusion_forcing", "teacher_forcing", "noise_augmented_ar", "full_sequence_causal",
+                        "full_sequence"})
+    EXPECT_NE(std::find(names.begin(), names.end(), m), names.end()) << m << " is not registered";
+}
+
+class EveryMethod : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EveryMethod, TrainsAndRollsOutPastItsWindow) {
+  const RunConfig c = tiny_with(GetParam());
+  const Diffusion diffusion(c.diffusion);
+  auto method = build_method(c);
+  torch::manual_seed(0);
+  Backbone model = build_backbone(c);
+  EXPECT_EQ(model->causal(), method->causal()) << "the backbone follows the method's attention";
+
+  // A few training steps: the loss is finite and the weights move.
+  NamedTensors params = named_tensors(*model);
+  AdamW adam(params, {});
+  torch::Tensor x0 = torch::rand({4, c.train.frames, 3, 16, 16}) * 2 - 1;
+  torch::Tensor before = params.back().second.clone();
+  for (int step = 0; step < 3; ++step) {
+    at::Generator gen = make_generator(step);
+    torch::Tensor loss = training_loss(*model, *method, diffusion, x0, gen);
+    ASSERT_TRUE(std::isfinite(loss.item<double>()));
+    adam.zero_grad();
+    loss.backward();
+    adam.step(1e-3);
+  }
+  EXPECT_FALSE(torch::equal(before, params.back().second));
+
+  model->eval();
+  torch::NoGradGuard no_grad;
+  Denoiser d(model, diffusion);
+  torch::Tensor context = torch::rand({2, 2, 3, 16, 16}) * 2 - 1;
+  const int64_t horizon = 3 * c.train.frames;
+  RolloutOptions ro;
+  ro.steps = 3;
+  int64_t reported = 0;
+  ro.on_frames = [&](int64_t made) {
+    EXPECT_GT(made, reported);
+    reported = made;
+  };
+  auto run = [&](uint64_t seed) {
+    reported = 0;
+    at::Generator gen = make_generator(seed);
+    return method->rollout(d, context, horizon, ro, gen);
+  };
+  torch::Tensor a = run(1), b = run(1), other = run(2);
+  EXPECT_EQ(reported, horizon) << "progress reaches the horizon";
+  EXPECT_EQ(a.sizes(), (std::vector<int64_t>{2, 2 + horizon, 3, 16, 16}));
+  EXPECT_TRUE(torch::equal(a.slice(1, 0, 2), context)) << "context must come back unchanged";
+  EXPECT_TRUE(torch::equal(a, b)) << "same seed, same rollout";
+  EXPECT_FALSE(torch::equal(a, other)) << "another seed, another rollout";
+  EXPECT_TRUE(torch::isfinite(a).all().item<bool>());
+}
+
+INSTANTIATE_TEST_SUITE_P(Registered, EveryMethod, ::testing::ValuesIn(registered_methods()));
+
+// ---------------------------------------------------------------- training levels
+
+constexpr int64_t kLevels = 1000, kBatch = 20000, kFrames = 6;
+
+TrainLevels levels_of(const std::string& method, uint64_t seed) {
+  at::Generator gen = make_generator(seed);
+  return build_method(tiny_with(method))->training_levels(kBatch, kFrames, kLevels, gen);
+}
+
+// Index of the one frame per sample that carries the loss.
+torch::Tensor target_index(const TrainLevels& tl) {
+  EXPECT_TRUE(torch::equal(tl.loss_mask.sum(1), torch::ones({kBatch}))) << "exactly one frame carries the loss";
+  return tl.loss_mask.argmax(1);
+}
+
+// Chi-square statistic of integer samples against the uniform distribution on {low..high}.
+double chi_square_uniform(const torch::Tensor& x, int64_t low, int64_t high, int64_t bins) {
+  torch::Tensor b = torch::div((x.reshape(-1) - low) * bins, high - low + 1, "floor");
+  torch::Tensor counts = torch::bincount(b, {}, bins).to(torch::kFloat64);
+  const double expected = static_cast<double>(x.numel()) / bins;
+  return ((counts - expected).pow(2) / expected).sum().item<double>();
+}
+
+TEST(TrainingLevels, TeacherForcing) {
+  TrainLevels tl = levels_of("teacher_forcing", 1);
+  torch::Tensor c = target_index(tl);
+  EXPECT_EQ(c.min().item<int64_t>(), 1);
+  EXPECT_EQ(c.max().item<int64_t>(), kFrames - 1);
+  EXPECT_LT(chi_square_uniform(c, 1, kFrames - 1, kFrames - 1), 18.5);  // 4 dof, 0.999 quantile
+  torch::Tensor t = torch::arange(kFrames).unsqueeze(0);
+  torch::Tensor target_level = tl.levels.gather(1, c.unsqueeze(1));
+  EXPECT_GE(target_level.min().item<int64_t>(), 1);
+  EXPECT_LT(chi_square_uniform(target_level, 1, kLevels, 10), 27.9);  // 9 dof
+  EXPECT_TRUE((tl.levels.masked_select(t < c.unsqueeze(1)) == 0).all().item<bool>()) << "clean context";
+  EXPECT_TRUE((tl.levels.masked_select(t > c.unsqueeze(1)) == kLevels).all().item<bool>()) << "future at N";
+}
+
+TEST(TrainingLevels, NoiseAugmentedSharesOneContextLevel) {
+  TrainLevels tl = levels_of("noise_augmented_ar", 2);
+  torch::Tensor c = target_index(tl);
+  torch::Tensor t = torch::arange(kFrames).unsqueeze(0);
+  // Samples whose target is the last frame have kFrames − 1 context frames: all at one level a.
+  torch::Tensor last = (c == kFrames - 1).nonzero().squeeze(1);
+  torch::Tensor ctx = tl.levels.index_select(0, last).slice(1, 0, kFrames - 1);
+  EXPECT_TRUE(torch::equal(ctx, ctx.select(1, 0).unsqueeze(1).expand_as(ctx))) << "one augmentation level per sample";
+  // a ~ U{0..0.3 N}: over all samples with context (c >= 1, always).
+  torch::Tensor a = tl.levels.select(1, 0);
+  EXPECT_EQ(a.min().item<int64_t>(), 0);
+  EXPECT_EQ(a.max().item<int64_t>(), 300);
+  EXPECT_LT(chi_square_uniform(a, 0, 300, 10), 27.9);
+  EXPECT_TRUE((tl.levels.masked_select(t > c.unsqueeze(1)) == kLevels).all().item<bool>());
+}
+
+TEST(TrainingLevels, FullSequenceOneLevelForAllFrames) {
+  for (const char* m : {"full_sequence", "full_sequence_causal"}) {
+    TrainLevels tl = levels_of(m, 3);
+    torch::Tensor first = tl.levels.select(1, 0);
+    EXPECT_TRUE(torch::equal(tl.levels, first.unsqueeze(1).expand_as(tl.levels))) << m;
+    EXPECT_TRUE(torch::equal(tl.loss_mask, torch::ones_like(tl.loss_mask))) << m;
+    EXPECT_GE(first.min().item<int64_t>(), 1) << m;
+    EXPECT_EQ(first.max().item<int64_t>(), kLevels) << m;
+    EXPECT_LT(chi_square_uniform(first, 1, kLevels, 10), 27.9) << m;
+  }
+}
+
+}  // namespace
+}  // namespace dfb
