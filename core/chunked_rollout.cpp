@@ -23,6 +23,8 @@ torch::Tensor chunked_rollout(Denoiser& d, const torch::Tensor& context, int64_t
   StepOptions so;
   so.eta = ro.eta;
   so.clean_input_level = co.history_level;
+  so.guidance = co.guidance;
+  so.guidance_level = co.guidance_level;
   std::vector<torch::Tensor> frames = {context};
   int64_t have = context.size(1);
   for (int64_t made = 0; made < horizon;) {

@@ -67,6 +67,23 @@ torch::Tensor Denoiser::step(const torch::Tensor& x, const torch::Tensor& from_i
     }
   }
   ++calls_;
+  if (p > 0 && options.guidance != 1.0) {
+    const int64_t g = options.guidance_level >= 0 ? options.guidance_level : diffusion_.levels();
+    if (!guide_input_.defined() || guide_level_ != g) {
+      guide_level_ = g;
+      torch::Tensor lv = torch::full({b, p}, g, torch::kLong);
+      guide_input_ = diffusion_.q_sample(history_key_, lv, diffusion_.noise_like(history_key_, gen));
+    }
+    torch::Tensor unguided;
+    {
+      torch::NoGradGuard no_grad;
+      unguided = model_->forward(torch::cat({guide_input_, input}, 1),
+                                 level_input(torch::cat({torch::full({b, p}, g, torch::kLong), input_levels}, 1)))
+                     .slice(1, p);
+    }
+    ++calls_;
+    prediction = unguided + options.guidance * (prediction - unguided);
+  }
   // Estimates for the frames that move come from their own (un-stabilized) input.
   Diffusion::Estimate est = diffusion_.estimate(input, prediction, input_levels);
   torch::Tensor moved = diffusion_.ddim_step(rest, est, rest_from, rest_to, options.eta, gen);
@@ -82,6 +99,7 @@ void Denoiser::set_history(const torch::Tensor& history, int64_t level, at::Gene
   history_levels_ = torch::full({history.size(0), history.size(1)}, level, torch::kLong);
   history_input_ = level > 0 ? diffusion_.q_sample(history, history_levels_, diffusion_.noise_like(history, gen)) : history;
   history_in_model_ = false;
+  guide_input_ = torch::Tensor();
 }
 
 }  // namespace dfb

@@ -13,6 +13,12 @@ struct StepOptions {
   // Frames that stay clean (from = to = 0) are shown to the network noised to this
   // level and labelled with it (stabilization, DESIGN §4); 0 shows them clean.
   int64_t clean_input_level = 0;
+  // History guidance (DESIGN §4, from the Diffusion Forcing Transformer): the prediction with
+  // the history h is mixed with one whose history is noised to `guidance_level` (N, the
+  // default: "no history", vanilla; below N: fractional), p̂ = p̂(h̃) + w·(p̂(h) − p̂(h̃)).
+  // The predictions are linear in ε̂, so this is the ε̂ mix. w = 1 turns it off.
+  double guidance = 1.0;
+  int64_t guidance_level = -1;  // -1 = N
 };
 
 class Denoiser {
@@ -51,6 +57,8 @@ class Denoiser {
   torch::Tensor history_key_;     // the clean history frames last seen
   torch::Tensor history_input_;   // what the network is shown for them (stabilized)
   torch::Tensor history_levels_;  // their levels, int64 [B, P]
+  torch::Tensor guide_input_;     // the history noised for the guidance branch (drawn once per history)
+  int64_t guide_level_ = -1;
   int64_t history_level_ = 0;
   bool history_in_model_ = false; // the model holds history_input_ in its cache
 };

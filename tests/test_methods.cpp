@@ -211,6 +211,39 @@ TEST(Denoiser, CleanFramesStayBitForBitWithStabilization) {
   EXPECT_EQ(d.calls(), 1);
 }
 
+TEST(Denoiser, HistoryGuidanceMixesPredictionsLinearly) {
+  // Without x̂₀ clipping and with η = 0 a step is affine in the prediction, so the guided
+  // steps for w = 0, 1, 2 lie on a line; w = 1 is exactly the unguided step.
+  RunConfig c = tiny_config({"diffusion.clip_x0=false"});
+  Diffusion diffusion(c.diffusion);
+  Backbone backbone = build_backbone(c);
+  randomize(*backbone, 12);
+  torch::NoGradGuard no_grad;
+  torch::Tensor x = torch::rand({2, 3, 3, 16, 16}) * 2 - 1;
+  torch::Tensor from = torch::tensor({0, 0, 700}, torch::kLong), to = torch::tensor({0, 0, 400}, torch::kLong);
+  auto step = [&](double w, int64_t level) {
+    Denoiser d(backbone, diffusion);
+    at::Generator gen = make_generator(8);
+    StepOptions so;
+    so.clean_input_level = 15;
+    so.guidance = w;
+    so.guidance_level = level;
+    torch::Tensor y = d.step(x, from, to, so, gen);
+    EXPECT_EQ(d.calls(), w == 1.0 ? 1 : 2);
+    return y.select(1, 2);
+  };
+  for (int64_t level : {int64_t{-1}, int64_t{500}}) {  // vanilla (N) and fractional
+    torch::Tensor y0 = step(0, level), y1 = step(1, level), y2 = step(2, level);
+    EXPECT_LT(((y2 - y1) - (y1 - y0)).abs().max().item<float>(), 1e-4);
+    EXPECT_GT((y2 - y1).abs().max().item<float>(), 1e-4) << "guidance must change the step";
+  }
+  StepOptions plain;
+  plain.clean_input_level = 15;
+  Denoiser d(backbone, diffusion);
+  at::Generator gen = make_generator(8);
+  EXPECT_TRUE(torch::equal(step(1, -1), d.step(x, from, to, plain, gen).select(1, 2)));
+}
+
 class Rollout : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Rollout, ShapeContextAndDeterminismFromASeed) {

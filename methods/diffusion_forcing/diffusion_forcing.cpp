@@ -3,7 +3,10 @@
 // with the past in a sliding window of the model's length.
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "core/chunked_rollout.h"
+#include "core/denoiser.h"
 #include "core/error.h"
 #include "core/json_reader.h"
 #include "core/method.h"
@@ -18,6 +21,8 @@ struct DiffusionForcingOptions {
   int64_t chunk = 1;                          // frames generated per scheduling matrix (h)
   double uncertainty = 1.0;                   // u of pyramid and trapezoid
   int64_t stabilization = 15;                 // ℓ_stab: level at which past frames are shown (0 = clean)
+  double guidance = 1.0;                      // history guidance weight w (1 = off)
+  double guidance_history = 1.0;              // level of the guidance branch's history, a fraction of N (1 = vanilla)
 };
 
 class DiffusionForcing : public Method {
@@ -39,6 +44,8 @@ class DiffusionForcing : public Method {
     ChunkedRolloutOptions co;
     co.chunk = o_.chunk;
     co.history_level = o_.stabilization;
+    co.guidance = o_.guidance;
+    co.guidance_level = std::llround(o_.guidance_history * static_cast<double>(d.diffusion().levels()));
     co.plan = [this](int64_t h, int64_t steps) { return scheduling_matrix(o_.scheduling, steps, h, o_.uncertainty); };
     return chunked_rollout(d, context, horizon, ro, co, gen);
   }
@@ -52,10 +59,15 @@ std::unique_ptr<Method> make(JsonReader& r) {
   r.get_choice("scheduling", o.scheduling, scheduling_modes())
       .get("chunk", o.chunk)
       .get("uncertainty", o.uncertainty)
-      .get("stabilization", o.stabilization);
+      .get("stabilization", o.stabilization)
+      .get("guidance", o.guidance)
+      .get("guidance_history", o.guidance_history);
   bool ok = r.check(o.chunk >= 1, "chunk", "must be >= 1");
   ok = r.check(o.uncertainty >= 0, "uncertainty", "must be >= 0") && ok;
   ok = r.check(o.stabilization >= 0, "stabilization", "must be >= 0 (0 = clean history)") && ok;
+  ok = r.check(o.guidance_history > 0 && o.guidance_history <= 1, "guidance_history",
+               "must be in (0, 1]: the guidance branch's history level as a fraction of N (1 = vanilla)") &&
+       ok;
   r.finish();
   if (!ok) return nullptr;
   return std::make_unique<DiffusionForcing>(o);
