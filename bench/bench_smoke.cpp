@@ -3,6 +3,7 @@
 //   BM_BackboneForward one forward over the smoke batch (16 clips x 8 frames)
 //   BM_Rollout        Diffusion Forcing rollouts of the smoke preset, with the share of
 //                     the time spent outside the backbone's forward (goal: < 10%)
+//   BM_MethodRollout/M  rollout speed of every registered method M
 // Run: build/dfbench_bench [--benchmark_filter=Rollout]; DFB_THREADS=N sets LibTorch's threads.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
@@ -14,6 +15,7 @@
 #include "core/compat.h"
 #include "core/denoiser.h"
 #include "core/optim.h"
+#include "core/registry.h"
 #include "core/run_config.h"
 #include "core/run_parts.h"
 #include "core/training_loss.h"
@@ -135,7 +137,43 @@ void BM_Rollout(benchmark::State& state) {
 }
 BENCHMARK(BM_Rollout)->Args({14, 1})->Args({14, 0})->Unit(benchmark::kSecond)->UseRealTime()->Iterations(2);
 
+// Rollout speed of every registered method with the smoke model (untrained weights: the
+// cost does not depend on them), 16 rollouts of 14 new frames after 2 context frames.
+void BM_MethodRollout(benchmark::State& state, const std::string& name) {
+  const RunConfig c =
+      parse_run_config(load_config_json("smoke", {"method={\"name\": \"" + name + "\"}"}), "smoke");
+  const Diffusion diffusion(c.diffusion);
+  auto method = build_method(c);
+  torch::manual_seed(c.seed);
+  Backbone model = build_backbone(c);
+  model->eval();
+  Denoiser denoiser(model, diffusion);
+  torch::NoGradGuard no_grad;
+  const int64_t horizon = 14, batch = c.sample.batch;
+  const torch::Tensor context = smoke_batch(c, batch, c.sample.context);
+  RolloutOptions ro;
+  ro.steps = c.sample.steps;
+  uint64_t seed = 0;
+  for (auto _ : state) {
+    at::Generator gen = make_generator(seed++);
+    benchmark::DoNotOptimize(method->rollout(denoiser, context, horizon, ro, gen));
+  }
+  state.counters["frames/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * batch * horizon), benchmark::Counter::kIsRate);
+  state.counters["backbone_calls"] = static_cast<double>(denoiser.calls()) / static_cast<double>(state.iterations());
+}
+
 }  // namespace
+
+// Called from main(), after every method's static registrar has run.
+void register_method_benchmarks() {
+  for (const std::string& name : Registry<MethodFactory>::instance().names())
+    benchmark::RegisterBenchmark(("BM_MethodRollout/" + name).c_str(), BM_MethodRollout, name)
+        ->Unit(benchmark::kSecond)
+        ->UseRealTime()
+        ->Iterations(1);
+}
+
 }  // namespace dfb
 
 int main(int argc, char** argv) {
@@ -144,6 +182,7 @@ int main(int argc, char** argv) {
   at::set_num_threads(std::max(1, threads));
   benchmark::AddCustomContext("libtorch", dfb::torch_version_string());
   benchmark::AddCustomContext("libtorch_threads", std::to_string(at::get_num_threads()));
+  dfb::register_method_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
