@@ -49,6 +49,10 @@ torch::Tensor Denoiser::step(const torch::Tensor& x, const torch::Tensor& from_i
   auto level_input = [&](const torch::Tensor& lv) {
     return (lv.to(torch::kFloat32) / static_cast<double>(diffusion_.levels())).to(x.device());
   };
+  // The prediction for the frames after a history shown as `shown` at `levels`, whole window, no cache.
+  auto after_history = [&](const torch::Tensor& shown, const torch::Tensor& levels) {
+    return model_->forward(torch::cat({shown, input}, 1), level_input(torch::cat({levels, input_levels}, 1))).slice(1, p);
+  };
   torch::Tensor prediction;
   {
     torch::NoGradGuard no_grad;
@@ -59,9 +63,7 @@ torch::Tensor Denoiser::step(const torch::Tensor& x, const torch::Tensor& from_i
       }
       prediction = model_->forward_after_history(input, level_input(input_levels));
     } else if (p > 0) {
-      prediction = model_->forward(torch::cat({history_input_, input}, 1),
-                                   level_input(torch::cat({history_levels_, input_levels}, 1)))
-                       .slice(1, p);
+      prediction = after_history(history_input_, history_levels_);
     } else {
       prediction = model_->forward(input, level_input(input_levels));
     }
@@ -69,17 +71,15 @@ torch::Tensor Denoiser::step(const torch::Tensor& x, const torch::Tensor& from_i
   ++calls_;
   if (p > 0 && options.guidance != 1.0) {
     const int64_t g = options.guidance_level >= 0 ? options.guidance_level : diffusion_.levels();
+    const torch::Tensor guide_levels = torch::full({b, p}, g, torch::kLong);
     if (!guide_input_.defined() || guide_level_ != g) {
       guide_level_ = g;
-      torch::Tensor lv = torch::full({b, p}, g, torch::kLong);
-      guide_input_ = diffusion_.q_sample(history_key_, lv, diffusion_.noise_like(history_key_, gen));
+      guide_input_ = diffusion_.q_sample(history_key_, guide_levels, diffusion_.noise_like(history_key_, gen));
     }
     torch::Tensor unguided;
     {
       torch::NoGradGuard no_grad;
-      unguided = model_->forward(torch::cat({guide_input_, input}, 1),
-                                 level_input(torch::cat({torch::full({b, p}, g, torch::kLong), input_levels}, 1)))
-                     .slice(1, p);
+      unguided = after_history(guide_input_, guide_levels);
     }
     ++calls_;
     prediction = unguided + options.guidance * (prediction - unguided);
