@@ -4,12 +4,16 @@
 //   BM_Rollout        Diffusion Forcing rollouts of the smoke preset, with the share of
 //                     the time spent outside the backbone's forward (goal: < 10%)
 //   BM_MethodRollout/M  rollout speed of every registered method M
+//   BM_ConvgruRolloutMemory/L  peak memory of a convgru Diffusion Forcing rollout of L frames:
+//                     the state is carried, so only the output grows with L
 // Run: build/dfbench_bench [--benchmark_filter=Rollout]; DFB_THREADS=N sets LibTorch's threads.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "core/compat.h"
@@ -48,7 +52,14 @@ class TimedBackbone : public BackboneImpl {
   torch::Tensor forward_after_history(const torch::Tensor& x, const torch::Tensor& levels) override {
     return timed([&] { return inner_->forward_after_history(x, levels); });
   }
+  void extend_history(const torch::Tensor& x, const torch::Tensor& levels) override {
+    timed([&] {
+      inner_->extend_history(x, levels);
+      return torch::Tensor();
+    });
+  }
   int64_t history_frames() const override { return inner_->history_frames(); }
+  bool recurrent() const override { return inner_->recurrent(); }
   bool causal() const override { return inner_->causal(); }
   int64_t max_frames() const override { return inner_->max_frames(); }
   double seconds = 0;
@@ -162,6 +173,52 @@ void BM_MethodRollout(benchmark::State& state, const std::string& name) {
       benchmark::Counter(static_cast<double>(state.iterations() * batch * horizon), benchmark::Counter::kIsRate);
   state.counters["backbone_calls"] = static_cast<double>(denoiser.calls()) / static_cast<double>(state.iterations());
 }
+
+// Resident memory of this process from /proc/self/status (Linux): "VmRSS" now, "VmHWM" the peak
+// since reset_peak_rss(); in MB.
+double status_mb(const std::string& key) {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(key + ":", 0) == 0) return std::stod(line.substr(key.size() + 1)) / 1024.0;
+  return 0;
+}
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+// Args: frames per rollout. 4 rollouts, smoke-sized convgru (untrained: the cost does not depend
+// on the weights), the smoke preset's Diffusion Forcing (autoregressive, stabilization).
+void BM_ConvgruRolloutMemory(benchmark::State& state) {
+  const RunConfig c = parse_run_config(
+      load_config_json("smoke", {"backbone={\"name\": \"convgru\", \"base\": 16, \"mults\": [1, 2, 2], "
+                                 "\"heads\": 2, \"groups\": 8}",
+                                 "methods=[\"diffusion_forcing\"]"}),
+      "smoke");
+  const Diffusion diffusion(c.diffusion);
+  auto method = build_method(c);
+  torch::manual_seed(c.seed);
+  Backbone model = build_backbone(c);
+  model->eval();
+  Denoiser denoiser(model, diffusion);
+  torch::InferenceMode inference;
+  const int64_t batch = 4, horizon = state.range(0) - c.sample.context;
+  const torch::Tensor context = smoke_batch(c, batch, c.sample.context);
+  RolloutOptions ro;
+  ro.steps = c.sample.steps;
+  double peak = 0, output = 0;
+  for (auto _ : state) {
+    at::Generator gen = make_generator(0);
+    const double before = status_mb("VmRSS");
+    reset_peak_rss();
+    torch::Tensor video = method->rollout(denoiser, context, horizon, ro, gen);
+    peak = status_mb("VmHWM") - before;
+    output = static_cast<double>(video.numel() * video.element_size()) / (1024.0 * 1024.0);
+  }
+  state.counters["frames/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * batch * horizon), benchmark::Counter::kIsRate);
+  state.counters["peak_MB"] = peak;      // resident memory above what the process held before
+  state.counters["output_MB"] = output;  // the rollout tensor itself
+  state.counters["working_MB"] = peak - output;
+}
+BENCHMARK(BM_ConvgruRolloutMemory)->Arg(100)->Arg(1000)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 
 }  // namespace
 

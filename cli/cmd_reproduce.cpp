@@ -1,9 +1,11 @@
-// dfbench reproduce --preset P: data, training, rollouts and the shape-count check
-// of every stage that is not done yet, into runs/<preset>/. Rerunning skips
-// finished stages and resumes an interrupted training.
+// dfbench reproduce --preset P: data, then the training, rollouts and shape-count check
+// of every method of the comparison (the preset's "methods", all on the same data,
+// backbone, budget and seed), into runs/<preset>/<method>/. Rerunning skips finished
+// stages and resumes an interrupted training.
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +20,7 @@
 #include "core/run_config.h"
 #include "core/run_parts.h"
 #include "core/sampler.h"
+#include "core/suggest.h"
 #include "core/trainer.h"
 #include "datasets/dataset_file.h"
 #include "metrics/shape_summary.h"
@@ -56,18 +59,86 @@ int64_t checkpoint_step(const std::string& run_dir) {
   return f.attr_int("/", "step");
 }
 
+struct MethodOutcome {
+  std::string label;
+  std::vector<ShapeShare> shares;  // empty when the data has no shape count
+  double train_s = 0, sample_s = 0;
+};
+
+// Training (resumed when a checkpoint is there), rollouts and the shape check of one method.
+MethodOutcome reproduce_method(const nlohmann::json& json, const std::string& label, const std::string& source,
+                               const std::string& out) {
+  MethodOutcome o;
+  o.label = label;
+  const RunConfig config = parse_run_config(json, source);
+  const std::string run = out + "/" + label;
+  auto t0 = std::chrono::steady_clock::now();
+  const int64_t have = checkpoint_step(run);
+  if (have >= config.train.steps) {
+    std::printf("train: %s is trained (%lld steps)\n", run.c_str(), static_cast<long long>(have));
+  } else {
+    TrainRunOptions to;
+    to.resume = have >= 0;
+    if (to.resume) std::printf("train: resuming %s from step %lld\n", run.c_str(), static_cast<long long>(have));
+    train_run(config, run, to);
+  }
+  o.train_s = seconds_since(t0);
+
+  const std::string samples = run + "/samples.h5";
+  t0 = std::chrono::steady_clock::now();
+  SampleResult result;
+  bool fresh = true;
+  if (fs::exists(samples)) {
+    try {
+      result = read_rollout_file(samples);
+      h5::Reader f(samples);
+      fresh = result.method != label || f.attr_int(result.method, "checkpoint_step") != config.train.steps ||
+              result.generated.count != config.sample.count || result.generated.length != config.sample.length;
+    } catch (const Error&) {
+      fresh = true;
+    }
+  }
+  if (fresh) {
+    result = sample_run(load_run_config(run), run, default_request(config));
+    result.method = label;
+    write_rollout_file(samples, result);
+    std::printf("sample: wrote %s\n", samples.c_str());
+  } else {
+    std::printf("sample: %s is up to date\n", samples.c_str());
+  }
+  o.sample_s = seconds_since(t0);
+  if (result.truth.objects > 0) {
+    o.shares = shape_count_shares(result.generated, result.truth, static_cast<int>(result.truth.objects),
+                                  result.context, result.t_train);
+    std::printf("\n%s\n", format_table(label, o.shares).c_str());
+  }
+  return o;
+}
+
+std::vector<std::string> split_names(const std::string& s) {
+  std::vector<std::string> out;
+  size_t a = 0;
+  while (a <= s.size()) {
+    const size_t b = std::min(s.find(',', a), s.size());
+    if (b > a) out.push_back(s.substr(a, b - a));
+    a = b + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 void add_reproduce(CLI::App& app) {
-  CLI::App* sub = app.add_subcommand("reproduce", "Data, training, rollouts and checks of a preset, resumable");
+  CLI::App* sub = app.add_subcommand("reproduce", "Data, training, rollouts and checks of every method of a preset, resumable");
   struct Args {
-    std::string preset = "smoke", out, device;
+    std::string preset = "smoke", out, device, methods;
     std::vector<std::string> sets;
   };
   auto a = std::make_shared<Args>();
   sub->add_option("--preset", a->preset, "preset name (see dfbench ls) or JSON config file")->capture_default_str();
   sub->add_option("--out", a->out, "output folder (default: runs/<preset name>)");
   sub->add_option("--device", a->device, "cpu or cuda (overrides the preset)");
+  sub->add_option("--methods", a->methods, "comma-separated subset of the preset's methods (default: all)");
   sub->add_option("--set", a->sets, "override a config value (repeatable)");
   on_run(sub, [a] {
     const auto t_all = std::chrono::steady_clock::now();
@@ -77,10 +148,24 @@ void add_reproduce(CLI::App& app) {
     RunConfig config = parse_run_config(json, a->preset);
     const std::string out = a->out.empty() ? "runs/" + config.name : a->out;
     make_dirs(out + "/data");
-    std::printf("reproduce %s into %s (LibTorch %d threads, device %s)\n", config.name.c_str(), out.c_str(),
-                at::get_num_threads(), config.device.c_str());
 
-    // 1. Data: procedural data is written once as HDF5 files the training then reads.
+    // The comparison: the preset's methods (or its one method), optionally a subset.
+    std::vector<nlohmann::json> methods = config.methods.empty() ? std::vector<nlohmann::json>{config.method} : config.methods;
+    if (!a->methods.empty()) {
+      std::vector<std::string> labels;
+      for (const auto& m : methods) labels.push_back(method_label(m));
+      std::vector<nlohmann::json> chosen;
+      for (const std::string& want : split_names(a->methods)) {
+        auto it = std::find(labels.begin(), labels.end(), want);
+        if (it == labels.end()) throw Error("--methods: " + unknown_name_message("method of this preset", want, labels));
+        chosen.push_back(methods[it - labels.begin()]);
+      }
+      methods = chosen;
+    }
+    std::printf("reproduce %s into %s: %zu method(s) (LibTorch %d threads, device %s)\n", config.name.c_str(),
+                out.c_str(), methods.size(), at::get_num_threads(), config.device.c_str());
+
+    // 1. Data: procedural data is written once as HDF5 files every method then reads.
     auto t0 = std::chrono::steady_clock::now();
     if (config.data.train_file.empty()) {
       const std::string train = fs::absolute(out + "/data/train.h5").string();
@@ -88,60 +173,36 @@ void add_reproduce(CLI::App& app) {
       ensure_dataset(train, load_train_clips(config));
       ensure_dataset(eval, load_eval_clips(config, config.sample.count, config.sample.length));
       json["data"] = {{"train_file", train}, {"eval_file", eval}};
-      config = parse_run_config(json, a->preset);
     }
     const double data_s = seconds_since(t0);
 
-    // 2. Training (resumed when a checkpoint is there).
-    const std::string method = config.method.value("name", std::string("method"));
-    const std::string run = out + "/" + method;
-    t0 = std::chrono::steady_clock::now();
-    const int64_t have = checkpoint_step(run);
-    if (have >= config.train.steps) {
-      std::printf("train: %s is trained (%lld steps)\n", run.c_str(), static_cast<long long>(have));
-    } else {
-      TrainRunOptions o;
-      o.resume = have >= 0;
-      if (o.resume) std::printf("train: resuming %s from step %lld\n", run.c_str(), static_cast<long long>(have));
-      train_run(config, run, o);
+    // 2. Every method: training, rollouts past the training length, the shape-count check.
+    std::vector<MethodOutcome> outcomes;
+    for (size_t i = 0; i < methods.size(); ++i) {
+      const std::string label = method_label(methods[i]);
+      std::printf("\n== method %zu/%zu: %s ==\n", i + 1, methods.size(), label.c_str());
+      outcomes.push_back(reproduce_method(config_for_method(json, methods[i]), label, a->preset, out));
     }
-    const double train_s = seconds_since(t0);
 
-    // 3. Rollouts past the training length.
-    const std::string samples = run + "/samples.h5";
-    t0 = std::chrono::steady_clock::now();
-    SampleResult result;
-    bool fresh = true;
-    if (fs::exists(samples)) {
-      try {
-        result = read_rollout_file(samples);
-        h5::Reader f(samples);
-        fresh = f.attr_int(result.method, "checkpoint_step") != config.train.steps ||
-                result.generated.count != config.sample.count || result.generated.length != config.sample.length;
-      } catch (const Error&) {
-        fresh = true;
+    nlohmann::json per_method = nlohmann::json::object();
+    std::string tables;
+    double train_s = 0, sample_s = 0;
+    for (const MethodOutcome& o : outcomes) {
+      train_s += o.train_s;
+      sample_s += o.sample_s;
+      per_method[o.label] = {{"seconds", {{"train", o.train_s}, {"sample", o.sample_s}}}};
+      if (!o.shares.empty()) {
+        per_method[o.label]["shape_count"] = to_json(o.shares);
+        tables += format_table(o.label, o.shares) + "\n";
       }
     }
-    if (fresh) {
-      result = sample_run(load_run_config(run), run, default_request(config));
-      write_rollout_file(samples, result);
-      std::printf("sample: wrote %s\n", samples.c_str());
-    } else {
-      std::printf("sample: %s is up to date\n", samples.c_str());
-    }
-    const double sample_s = seconds_since(t0);
-
-    // 4. The shape-count check.
-    if (result.truth.objects > 0) {
-      auto shares = shape_count_shares(result.generated, result.truth, static_cast<int>(result.truth.objects),
-                                       result.context, result.t_train);
-      std::printf("\n%s\n", format_table(method, shares).c_str());
+    if (!tables.empty()) {
+      std::printf("\nright shape count, every method:\n%s", tables.c_str());
       nlohmann::json summary = {{"preset", config.name},
-                                {"method", method},
-                                {"t_train", result.t_train},
-                                {"context", result.context},
-                                {"rollouts", result.generated.count},
-                                {"shape_count", to_json(shares)},
+                                {"t_train", config.train.frames},
+                                {"context", config.sample.context},
+                                {"rollouts", config.sample.count},
+                                {"methods", per_method},
                                 {"seconds", {{"data", data_s}, {"train", train_s}, {"sample", sample_s}}},
                                 {"environment", environment_json(config.device)}};
       write_file_atomic(out + "/shape_count.json", summary.dump(2) + "\n");

@@ -25,6 +25,10 @@ void BackboneImpl::set_history(const torch::Tensor&, const torch::Tensor&) {
   throw Error("this backbone does not cache history (supports_history() is false)");
 }
 
+void BackboneImpl::extend_history(const torch::Tensor&, const torch::Tensor&) {
+  throw Error("this backbone cannot extend its history (recurrent() is false)");
+}
+
 torch::Tensor BackboneImpl::forward_after_history(const torch::Tensor&, const torch::Tensor&) {
   throw Error("this backbone does not cache history (supports_history() is false)");
 }

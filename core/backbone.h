@@ -16,8 +16,12 @@ class BackboneImpl : public torch::nn::Module {
   virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& levels) = 0;
   // True when the output at frame t depends only on frames <= t.
   virtual bool causal() const = 0;
-  // The most frames one call may take (rollouts slide a window of this size).
+  // The training window: the most frames one call may take, unless the backbone is recurrent
+  // (rollouts slide a window of this size; recurrent backbones carry their state instead).
   virtual int64_t max_frames() const = 0;
+  // True when the backbone carries a state from frame to frame (convgru): calls may take any
+  // number of frames, and extend_history() advances the history by more frames.
+  virtual bool recurrent() const { return false; }
 
   // History caching (optional, causal backbones): while new frames are denoised, the
   // first P frames of the window (the history) stay the same over many calls. A backbone
@@ -28,6 +32,9 @@ class BackboneImpl : public torch::nn::Module {
   virtual void set_history(const torch::Tensor& x, const torch::Tensor& levels);
   virtual torch::Tensor forward_after_history(const torch::Tensor& x, const torch::Tensor& levels);
   virtual int64_t history_frames() const { return 0; }
+  // Recurrent backbones: appends frames to the history set by set_history() (the state after
+  // them replaces the one kept), so a rollout of any length keeps one state, not a window.
+  virtual void extend_history(const torch::Tensor& x, const torch::Tensor& levels);
 };
 using Backbone = std::shared_ptr<BackboneImpl>;
 

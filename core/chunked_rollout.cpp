@@ -25,32 +25,34 @@ torch::Tensor chunked_rollout(Denoiser& d, const torch::Tensor& context, int64_t
   so.clean_input_level = co.history_level;
   so.guidance = co.guidance;
   so.guidance_level = co.guidance_level;
-  std::vector<torch::Tensor> frames = {context};
-  int64_t have = context.size(1);
+  // The output, filled chunk by chunk; the history is a view of it (no copies of the past).
+  const int64_t n_ctx = context.size(1);
+  torch::Tensor video = torch::empty({b, n_ctx + horizon, context.size(2), context.size(3), context.size(4)},
+                                     context.options());
+  video.slice(1, 0, n_ctx).copy_(context);
+  int64_t have = n_ctx;
   for (int64_t made = 0; made < horizon;) {
     const int64_t h = std::min(co.chunk, horizon - made);
-    torch::Tensor all = frames.size() == 1 ? frames[0] : torch::cat(frames, 1);
-    const int64_t past = std::min(have, window - h);
-    torch::Tensor history = all.slice(1, have - past, have);
-    frames = {all};
+    // A recurrent backbone sees the whole past (its state is extended, not rebuilt); others a window.
+    const int64_t past = d.recurrent() ? have : std::min(have, window - h);
+    torch::Tensor history = video.slice(1, have - past, have);
     torch::Tensor chunk = d.noise(b, h, context, gen);
     const LevelPlan plan = co.plan(h, steps);
     for (size_t row = 0; row + 1 < plan.size(); ++row) {
       if (plan[row] == plan[row + 1]) continue;
-      std::vector<int64_t> from(past + h, 0), to(past + h, 0);  // history stays clean (0 → 0)
+      std::vector<int64_t> from(h), to(h);
       for (int64_t t = 0; t < h; ++t) {
-        from[past + t] = diffusion.level_of_step(plan[row][t], steps);
-        to[past + t] = diffusion.level_of_step(plan[row + 1][t], steps);
+        from[t] = diffusion.level_of_step(plan[row][t], steps);
+        to[t] = diffusion.level_of_step(plan[row + 1][t], steps);
       }
-      torch::Tensor x = d.step(torch::cat({history, chunk}, 1), torch::tensor(from), torch::tensor(to), so, gen);
-      chunk = x.slice(1, past, past + h);
+      chunk = d.step_after(history, chunk, torch::tensor(from), torch::tensor(to), so, gen);
     }
-    frames.push_back(chunk);
+    video.slice(1, have, have + h).copy_(chunk);
     have += h;
     made += h;
     if (ro.on_frames) ro.on_frames(made);
   }
-  return frames.size() == 1 ? frames[0] : torch::cat(frames, 1);
+  return video;
 }
 
 }  // namespace dfb

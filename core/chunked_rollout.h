@@ -27,7 +27,8 @@ struct ChunkedRolloutOptions {
 };
 
 // [B, n_ctx + horizon, C, H, W], the context copied in front unchanged. The history is the
-// last (window − chunk) frames. Throws dfb::Error when the chunk leaves no room for history.
+// last (window − chunk) frames; with a recurrent backbone (convgru) it is every frame so far,
+// which the backbone's state carries, so memory stays flat however long the rollout. Throws dfb::Error when the chunk leaves no room for history.
 torch::Tensor chunked_rollout(Denoiser& d, const torch::Tensor& context, int64_t horizon, const RolloutOptions& ro,
                               const ChunkedRolloutOptions& co, at::Generator& gen);
 

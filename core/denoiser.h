@@ -3,6 +3,8 @@
 #pragma once
 #include <torch/types.h>
 
+#include <utility>
+
 #include "core/backbone.h"
 #include "core/diffusion.h"
 
@@ -26,9 +28,21 @@ class Denoiser {
   Denoiser(Backbone model, const Diffusion& diffusion);
 
   // x: [B, T, C, H, W]; from, to: int64 [B, T] (or [T], broadcast over B) with to <= from.
-  // Frames with from == to come back bit-for-bit unchanged.
+  // Frames with from == to come back bit-for-bit unchanged. Leading frames that stay clean
+  // (0 → 0) in every sample are the history.
   torch::Tensor step(const torch::Tensor& x, const torch::Tensor& from, const torch::Tensor& to,
                      const StepOptions& options, at::Generator& gen);
+  // The same step for the frames x that follow `history` (clean frames [B, P, ...], 0 → 0;
+  // undefined or empty = none): returns x's frames only. With a recurrent backbone the
+  // history may be the whole rollout so far — the model's state is extended by the frames
+  // it has not seen, never rebuilt — so rollouts pass it without copying it into a window.
+  torch::Tensor step_after(const torch::Tensor& history, const torch::Tensor& x, const torch::Tensor& from,
+                           const torch::Tensor& to, const StepOptions& options, at::Generator& gen);
+
+  // x̂₀ and ε̂ for every frame of x at `levels` (int64 [B, T] or [T]): one whole-window call
+  // with no history cache and with autograd left as the caller has it, so a guidance term
+  // can differentiate through the network (reconstruction guidance).
+  Diffusion::Estimate estimate(const torch::Tensor& x, const torch::Tensor& levels);
 
   // Pure noise shaped [B, T, C, H, W] like `like`'s frames (level N).
   torch::Tensor noise(int64_t batch, int64_t frames, const torch::Tensor& like, at::Generator& gen) const;
@@ -41,14 +55,23 @@ class Denoiser {
   void set_history_cache(bool on) {
     use_history_cache_ = on;
     history_in_model_ = false;
+    state_frames_ = 0;
   }
   BackboneImpl& model() { return *model_; }
   int64_t window() const { return model_->max_frames(); }
+  // The backbone carries a state (convgru): rollouts pass their whole past as history.
+  bool recurrent() const { return model_->recurrent(); }
   int64_t calls() const { return calls_; }  // backbone calls made so far
 
  private:
   // Makes `history` (frames [B, P, ...] clean in this step) the current history, unless it already is.
   void set_history(const torch::Tensor& history, int64_t level, at::Generator& gen);
+  // The same for the history made of `a` then `b` (either may be empty) held by a recurrent
+  // model's state: frames past those it has seen extend it; anything else rebuilds it.
+  void set_recurrent_history(const torch::Tensor& a, const torch::Tensor& b, int64_t level, at::Generator& gen);
+  // from/to as validated int64 [B, T] CPU tensors.
+  std::pair<torch::Tensor, torch::Tensor> plans(const torch::Tensor& x, const torch::Tensor& from,
+                                                const torch::Tensor& to) const;
 
   Backbone model_;
   const Diffusion& diffusion_;
@@ -61,6 +84,10 @@ class Denoiser {
   int64_t guide_level_ = -1;
   int64_t history_level_ = 0;
   bool history_in_model_ = false; // the model holds history_input_ in its cache
+  // A recurrent model's state: how many history frames it has seen, and the first and last
+  // of them (to recognise the same rollout's history, grown).
+  int64_t state_frames_ = 0;
+  torch::Tensor state_first_, state_last_;
 };
 
 }  // namespace dfb

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <set>
 
 #include "core/backbone.h"
 #include "core/error.h"
@@ -98,7 +99,56 @@ void read_sample(JsonReader& r, SampleConfig& s) {
   r.finish();
 }
 
+// The "methods" list: each entry read strictly like "method" (a bare name = {"name": name}),
+// and the backbone checked against each one's causality. Labels must be unique.
+std::vector<nlohmann::json> read_methods(const nlohmann::json& json, const DataShape& shape, int64_t frames,
+                                         ConfigErrors& errors) {
+  std::vector<nlohmann::json> out;
+  if (!json.is_object() || !json.contains("methods")) return out;
+  const nlohmann::json& list = json["methods"];
+  if (!list.is_array() || list.empty()) {
+    errors.add("methods", "must be a non-empty list of methods (names or {\"name\": ...} objects)");
+    return out;
+  }
+  std::set<std::string> labels;
+  const nlohmann::json backbone = json.contains("backbone") ? json["backbone"] : nlohmann::json::object();
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string path = "methods[" + std::to_string(i) + "]";
+    nlohmann::json entry = list[i].is_string() ? nlohmann::json{{"name", list[i]}} : list[i];
+    nlohmann::json resolved = nlohmann::json::object();
+    JsonReader m(entry, path, errors);
+    m.record_into(resolved);
+    std::string label;
+    m.get("label", label);
+    std::unique_ptr<Method> method = make_method(m);
+    if (!method) continue;
+    if (label.empty()) resolved.erase("label");
+    if (!labels.insert(method_label(resolved)).second)
+      errors.add(path, "'" + method_label(resolved) + "' appears twice; give one entry a distinct \"label\"");
+    ConfigErrors backbone_errors;  // reported once, for "backbone", not per entry
+    JsonReader b(backbone, "backbone", backbone_errors);
+    make_backbone(b, BackboneShape{shape.channels, shape.size, frames, method->causal()});
+    for (const std::string& line : backbone_errors.lines()) errors.add(path, "with this method, " + line);
+    out.push_back(resolved);
+  }
+  return out;
+}
+
 }  // namespace
+
+nlohmann::json config_for_method(const nlohmann::json& json, const nlohmann::json& method) {
+  nlohmann::json out = json;
+  out.erase("methods");
+  nlohmann::json m = method;
+  m.erase("label");
+  out["method"] = m;
+  return out;
+}
+
+std::string method_label(const nlohmann::json& method) {
+  if (method.contains("label") && method["label"].is_string()) return method["label"].get<std::string>();
+  return method.value("name", std::string("diffusion_forcing"));
+}
 
 RunConfig parse_run_config(const nlohmann::json& json, const std::string& source) {
   ConfigErrors errors;
@@ -137,6 +187,11 @@ RunConfig parse_run_config(const nlohmann::json& json, const std::string& source
   {
     JsonReader b = r.child("backbone");
     make_backbone(b, BackboneShape{shape.channels, shape.size, c.train.frames, causal});
+  }
+  c.methods = read_methods(json, shape, c.train.frames, errors);
+  if (json.is_object() && json.contains("methods")) {
+    r.accept("methods");
+    c.resolved["methods"] = c.methods;
   }
   r.finish();
   errors.throw_if_any(source);

@@ -3,6 +3,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "core/diffusion.h"
 
@@ -52,6 +53,10 @@ struct RunConfig {
   DiffusionOptions diffusion;
   nlohmann::json backbone = nlohmann::json::object();  // {"name": "unet3d", options...}
   nlohmann::json method = nlohmann::json::object();    // {"name": "diffusion_forcing", options...}
+  // The comparison `reproduce` runs (DESIGN §4): every entry trained and rolled out with the same
+  // data, backbone, training budget and seed. Each is a method object like `method` (a bare name
+  // stands for {"name": name}); absent = just `method`. Resolved, with every option's value.
+  std::vector<nlohmann::json> methods;
   TrainConfig train;
   SampleConfig sample;
 
@@ -71,5 +76,12 @@ struct DataShape {
   int64_t channels = 3, size = 32;
 };
 DataShape data_shape(const RunConfig& config);
+
+// The config of one entry of `methods`: `json` with "method" set to it and "methods" removed
+// (what `train` of that method alone would read).
+nlohmann::json config_for_method(const nlohmann::json& json, const nlohmann::json& method);
+// A method entry's run name: its "name", or "label" when given (two entries may share a name
+// with different options, e.g. two guidance weights).
+std::string method_label(const nlohmann::json& method);
 
 }  // namespace dfb

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/json_reader.h"
 #include "core/registry.h"
+#include "core/unet_parts.h"
 
 namespace dfb {
 namespace {
@@ -25,109 +26,6 @@ struct UNet3dOptions {
   int64_t groups = 8;                    // GroupNorm groups
   std::string position = "rotary";       // frame position in temporal attention: rotary | learned
 };
-
-// Sinusoidal features of ℓ/N (scaled by 1000, as for integer timesteps).
-torch::Tensor level_features(const torch::Tensor& levels, int64_t dim) {
-  const int64_t half = dim / 2;
-  torch::Tensor freqs =
-      torch::exp(-std::log(10000.0) * torch::arange(half, levels.options()) / static_cast<double>(half));
-  torch::Tensor args = levels.reshape({-1, 1}) * 1000.0 * freqs.reshape({1, -1});
-  return torch::cat({torch::sin(args), torch::cos(args)}, 1);
-}
-
-torch::nn::Conv2d conv3x3(int64_t cin, int64_t cout, int64_t stride = 1) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(cin, cout, 3).stride(stride).padding(1));
-}
-
-void zero_init(torch::nn::Conv2d& c) {
-  torch::NoGradGuard g;
-  c->weight.zero_();
-  c->bias.zero_();
-}
-void zero_init(torch::nn::Linear& l) {
-  torch::NoGradGuard g;
-  l->weight.zero_();
-  l->bias.zero_();
-}
-
-// GroupNorm → SiLU → conv → FiLM(level) → GroupNorm → SiLU → conv, plus a skip.
-struct ResBlockImpl : torch::nn::Module {
-  ResBlockImpl(int64_t cin, int64_t cout, int64_t emb_dim, int64_t groups)
-      : norm1(register_module("norm1", torch::nn::GroupNorm(groups, cin))),
-        conv1(register_module("conv1", conv3x3(cin, cout))),
-        film(register_module("film", torch::nn::Linear(emb_dim, 2 * cout))),
-        norm2(register_module("norm2", torch::nn::GroupNorm(groups, cout))),
-        conv2(register_module("conv2", conv3x3(cout, cout))) {
-    if (cin != cout) skip = register_module("skip", torch::nn::Conv2d(torch::nn::Conv2dOptions(cin, cout, 1)));
-    zero_init(conv2);
-  }
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& emb) {
-    torch::Tensor h = conv1(torch::silu(norm1(x)));
-    auto ss = film(torch::silu(emb)).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);
-    h = norm2(h) * (1 + ss[0]) + ss[1];
-    h = conv2(torch::silu(h));
-    return (skip ? skip(x) : x) + h;
-  }
-  torch::nn::GroupNorm norm1;
-  torch::nn::Conv2d conv1;
-  torch::nn::Linear film;
-  torch::nn::GroupNorm norm2;
-  torch::nn::Conv2d conv2;
-  torch::nn::Conv2d skip{nullptr};
-};
-TORCH_MODULE(ResBlock);
-
-// Keys and values of earlier positions ([N, heads, P, d], positions applied), kept by
-// temporal attention for history caching.
-struct KeyValues {
-  torch::Tensor k, v;
-};
-
-// Attention of queries at positions P..P+Lq−1 to keys at 0..P+Lq−1 (P = keys − queries);
-// `causal`: query at position p sees keys <= p.
-torch::Tensor attention_after_prefix(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                     bool causal) {
-  const int64_t lq = q.size(-2), lk = k.size(-2);
-  if (!causal || lq == 1) return attention(q, k, v, /*causal=*/false);
-  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(q.size(-1)));
-  torch::Tensor key_pos = torch::arange(lk, torch::TensorOptions().dtype(torch::kLong).device(q.device()));
-  torch::Tensor query_pos = key_pos.slice(0, lk - lq).unsqueeze(1);
-  scores = scores.masked_fill(key_pos.unsqueeze(0) > query_pos, -std::numeric_limits<double>::infinity());
-  return torch::matmul(torch::softmax(scores, -1), v);
-}
-
-// Multi-head self-attention over tokens [N, L, C] (the caller adds the residual);
-// `rotary`: queries and keys carry rotary positions over L. With `prefix`, the tokens
-// follow the positions whose keys and values it holds; `record` receives this call's.
-struct SelfAttentionImpl : torch::nn::Module {
-  SelfAttentionImpl(int64_t channels, int64_t heads, bool rotary = false)
-      : heads(heads),
-        use_rotary(rotary),
-        qkv(register_module("qkv", torch::nn::Linear(channels, 3 * channels))),
-        proj(register_module("proj", torch::nn::Linear(channels, channels))) {
-    zero_init(proj);
-  }
-  torch::Tensor forward(const torch::Tensor& tokens, bool causal, const KeyValues* prefix = nullptr,
-                        KeyValues* record = nullptr) {
-    const int64_t n = tokens.size(0), l = tokens.size(1), c = tokens.size(2);
-    auto qkv_heads = qkv(tokens).reshape({n, l, 3, heads, c / heads}).permute({2, 0, 3, 1, 4});
-    torch::Tensor q = qkv_heads[0], k = qkv_heads[1], v = qkv_heads[2];
-    const int64_t first = prefix ? prefix->k.size(2) : 0;
-    if (use_rotary) {
-      q = rotary_positions(q, first);
-      k = rotary_positions(k, first);
-    }
-    if (record) *record = {k, v};
-    torch::Tensor o = prefix ? attention_after_prefix(q, torch::cat({prefix->k, k}, 2), torch::cat({prefix->v, v}, 2),
-                                                      causal)
-                             : attention(q, k, v, causal);
-    return proj(o.permute({0, 2, 1, 3}).reshape({n, l, c}));
-  }
-  int64_t heads;
-  bool use_rotary;
-  torch::nn::Linear qkv, proj;
-};
-TORCH_MODULE(SelfAttention);
 
 // How a forward pass treats history (see BackboneImpl::set_history).
 enum class HistoryMode { kNone, kRecord, kAfter };
@@ -156,22 +54,6 @@ struct TemporalAttentionImpl : torch::nn::Module {
   SelfAttention attn;
 };
 TORCH_MODULE(TemporalAttention);
-
-// Attention across the pixels of each frame.
-struct SpatialAttentionImpl : torch::nn::Module {
-  SpatialAttentionImpl(int64_t channels, int64_t heads, int64_t groups)
-      : norm(register_module("norm", torch::nn::GroupNorm(groups, channels))),
-        attn(register_module("attn", SelfAttention(channels, heads))) {}
-  torch::Tensor forward(const torch::Tensor& h) {
-    const int64_t n = h.size(0), c = h.size(1), hh = h.size(2), ww = h.size(3);
-    torch::Tensor x = norm(h).flatten(2).transpose(1, 2);  // [N, HW, C]
-    x = attn(x, /*causal=*/false);
-    return h + x.transpose(1, 2).reshape({n, c, hh, ww});
-  }
-  torch::nn::GroupNorm norm;
-  SelfAttention attn;
-};
-TORCH_MODULE(SpatialAttention);
 
 class UNet3d : public BackboneImpl {
  public:

@@ -9,7 +9,9 @@
 
 #include "core/compat.h"
 #include "core/denoiser.h"
+#include "core/error.h"
 #include "core/optim.h"
+#include "core/replacement_rollout.h"
 #include "core/registry.h"
 #include "core/run_config.h"
 #include "core/run_parts.h"
@@ -18,8 +20,13 @@
 namespace dfb {
 namespace {
 
-RunConfig tiny_with(const std::string& method) {
-  return parse_run_config(load_config_json("tiny", {"method={\"name\": \"" + method + "\"}"}), "tiny");
+RunConfig tiny_with(const std::string& method, const std::string& backbone = "") {
+  std::vector<std::string> overrides = {"method={\"name\": \"" + method + "\"}"};
+  if (!backbone.empty()) {
+    overrides.push_back("backbone=" + backbone);
+    overrides.push_back("methods=[\"" + method + "\"]");  // the preset's comparison need not fit this backbone
+  }
+  return parse_run_config(load_config_json("tiny", overrides), "tiny");
 }
 
 std::vector<std::string> registered_methods() { return Registry<MethodFactory>::instance().names(); }
@@ -31,10 +38,8 @@ TEST(EveryMethod, TheComparisonIsRegistered) {
     EXPECT_NE(std::find(names.begin(), names.end(), m), names.end()) << m << " is not registered";
 }
 
-class EveryMethod : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(EveryMethod, TrainsAndRollsOutPastItsWindow) {
-  const RunConfig c = tiny_with(GetParam());
+// A few training steps, then rollouts to 3x the window: shapes, context, determinism.
+void train_and_roll_out(const RunConfig& c) {
   const Diffusion diffusion(c.diffusion);
   auto method = build_method(c);
   torch::manual_seed(0);
@@ -82,7 +87,28 @@ TEST_P(EveryMethod, TrainsAndRollsOutPastItsWindow) {
   EXPECT_TRUE(torch::isfinite(a).all().item<bool>());
 }
 
+class EveryMethod : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EveryMethod, TrainsAndRollsOutPastItsWindow) { train_and_roll_out(tiny_with(GetParam())); }
+
 INSTANTIATE_TEST_SUITE_P(Registered, EveryMethod, ::testing::ValuesIn(registered_methods()));
+
+// Every causal method again on the recurrent backbone, whose rollouts carry a state.
+std::vector<std::string> causal_methods() {
+  std::vector<std::string> out;
+  for (const std::string& m : registered_methods())
+    if (build_method(tiny_with(m))->causal()) out.push_back(m);
+  return out;
+}
+
+class EveryCausalMethod : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EveryCausalMethod, TrainsAndRollsOutOnConvgru) {
+  train_and_roll_out(
+      tiny_with(GetParam(), "{\"name\": \"convgru\", \"base\": 8, \"mults\": [1, 2], \"heads\": 2, \"groups\": 4}"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Registered, EveryCausalMethod, ::testing::ValuesIn(causal_methods()));
 
 // ---------------------------------------------------------------- training levels
 
@@ -147,6 +173,86 @@ TEST(TrainingLevels, FullSequenceOneLevelForAllFrames) {
     EXPECT_EQ(first.max().item<int64_t>(), kLevels) << m;
     EXPECT_LT(chi_square_uniform(first, 1, kLevels, 10), 27.9) << m;
   }
+}
+
+// ---------------------------------------------------------------- reconstruction guidance
+
+// A bidirectional stand-in whose prediction is c times the mean over frames: x̂₀ is linear in
+// the input, so the guidance gradient has a closed form.
+class MeanBackbone : public BackboneImpl {
+ public:
+  explicit MeanBackbone(double c) : c_(c) {}
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor&) override {
+    return c_ * x.mean(1, /*keepdim=*/true).expand_as(x);
+  }
+  bool causal() const override { return false; }
+  int64_t max_frames() const override { return 8; }
+
+ private:
+  double c_;
+};
+
+TEST(ReconstructionGuidance, MovesTheNewFramesAlongTheClosedFormGradient) {
+  DiffusionOptions o;  // v-prediction
+  const Diffusion diffusion(o);
+  const double c = 0.7, w = 3.0;
+  const int64_t level = 400, k = 2, h = 3, T = k + h;
+  Denoiser d(std::make_shared<MeanBackbone>(c), diffusion);
+  torch::manual_seed(11);
+  auto small = [](int64_t f) { return torch::randn({2, f, 3, 4, 4}) * 0.1; };  // far from x̂₀'s clamp at ±1
+  torch::Tensor kept = small(k), noised = small(k), chunk = small(h);
+  const double abar = diffusion.alpha_bar()[level].item<double>(), a = std::sqrt(abar), s = std::sqrt(1 - abar);
+
+  // x̂₀,t = a·x_t − s·c·m with m the mean over all T frames, so ∂x̂₀,kept/∂z_j = −s·c/T and
+  // ∇_{z_j} Σ_kept ‖kept − x̂₀‖² = (2·s·c/T) Σ_kept (kept − x̂₀).
+  torch::Tensor window = torch::cat({noised, chunk}, 1);
+  torch::Tensor x0 = a * window - s * c * window.mean(1, true);
+  torch::Tensor gradient = (2 * s * c / T) * (kept - x0.slice(1, 0, k)).sum(1, true);
+  torch::Tensor expected_x0 = x0.slice(1, k) - (w * a / 2) * gradient;
+  torch::Tensor expected_eps = (chunk - a * expected_x0) / s;
+
+  Diffusion::Estimate got;
+  {
+    torch::InferenceMode inference;  // as inside a sampler's rollout
+    got = reconstruction_guided(d, kept, noised, chunk, level, w);
+  }
+  EXPECT_LT((got.x0 - expected_x0).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((got.eps - expected_eps).abs().max().item<double>(), 1e-5);
+  EXPECT_GT((expected_x0 - x0.slice(1, k)).abs().max().item<double>(), 1e-3) << "the test must move x̂₀";
+
+  Diffusion::Estimate plain = reconstruction_guided(d, kept, noised, chunk, level, 0.0);
+  EXPECT_LT((plain.x0 - x0.slice(1, k)).abs().max().item<double>(), 1e-6) << "w = 0: the plain estimate";
+}
+
+TEST(ReconstructionGuidance, IsAnOptionOfFullSequenceOnly) {
+  const RunConfig guided = parse_run_config(
+      load_config_json("tiny", {"method={\"name\": \"full_sequence\", \"guidance\": 2.0}"}), "tiny");
+  EXPECT_EQ(guided.method["guidance"].get<double>(), 2.0);
+  EXPECT_THROW(parse_run_config(load_config_json("tiny", {"method={\"name\": \"full_sequence_causal\", \"guidance\": 2.0}"}),
+                                "tiny"),
+               Error);
+  // On a tiny model: guided rollouts keep shape and context, and differ from replacement only.
+  Diffusion diffusion(guided.diffusion);
+  Backbone b = build_backbone(guided);
+  {
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(2);
+    for (auto& p : b->parameters()) p.normal_(0.0, 0.2);
+  }
+  torch::Tensor context = torch::rand({2, 2, 3, 16, 16}) * 2 - 1;
+  RolloutOptions ro;
+  ro.steps = 3;
+  auto run = [&](double w) {
+    Denoiser d(b, diffusion);
+    at::Generator gen = make_generator(7);
+    torch::InferenceMode inference;
+    return replacement_rollout(d, context, 6, ro, 2, gen, w);
+  };
+  torch::Tensor with = run(2.0), without = run(0.0);
+  EXPECT_EQ(with.sizes(), without.sizes());
+  EXPECT_TRUE(torch::equal(with.slice(1, 0, 2), context));
+  EXPECT_TRUE(torch::isfinite(with).all().item<bool>());
+  EXPECT_GT((with - without).abs().max().item<float>(), 1e-4);
 }
 
 }  // namespace

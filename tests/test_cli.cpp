@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -89,6 +91,48 @@ TEST(Cli, ValidateReportsEveryErrorWithSuggestions) {
   EXPECT_NE(r.err.find("train.lr"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("method"), std::string::npos) << r.err;
   EXPECT_ONE_ERROR(dfbench("validate smoke --set train.steps=-3"), "train.steps");
+}
+
+TEST(Cli, MethodsListErrorsNameTheirEntry) {
+  const std::string dir = temp_dir("methods");
+  const std::string bad = write_text(
+      dir + "/bad.json",
+      R"({"name": "x", "methods": ["diffusion_forcing", "teacher_forcng", {"name": "full_sequence", "kep": 2},
+                                    "diffusion_forcing"]})");
+  CliResult r = dfbench("validate " + bad);
+  EXPECT_NE(r.code, 0);
+  for (const char* needle : {"methods[1].name", "teacher_forcing", "methods[2].kep", "'keep'", "methods[3]", "twice"})
+    EXPECT_NE(r.err.find(needle), std::string::npos) << needle << " in: " << r.err;
+  const std::string convgru = write_text(dir + "/convgru.json", R"({"backbone": {"name": "convgru"},
+      "methods": ["teacher_forcing", "full_sequence"]})");
+  EXPECT_ONE_ERROR(dfbench("validate " + convgru), "methods[1]: with this method, backbone.name");
+}
+
+TEST(Cli, ReproduceRunsEveryMethodOnTheSameDataAndSkipsWhatIsDone) {
+  const std::string dir = temp_dir("reproduce");
+  CliResult r = dfbench("reproduce --preset tiny --out " + dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json summary = nlohmann::json::parse(read_file(dir + "/shape_count.json"));
+  const std::vector<std::string> methods = {"diffusion_forcing",    "teacher_forcing", "noise_augmented_ar",
+                                            "full_sequence_causal", "full_sequence",   "rolling_diffusion"};
+  EXPECT_EQ(summary["methods"].size(), methods.size());
+  for (const std::string& m : methods) {
+    EXPECT_TRUE(summary["methods"].contains(m)) << m;
+    EXPECT_TRUE(fs::exists(dir + "/" + m + "/samples.h5")) << m;
+    // The same data for every method: the run's config names the shared files.
+    const nlohmann::json config = nlohmann::json::parse(read_file(dir + "/" + m + "/config.json"));
+    EXPECT_EQ(config["method"]["name"], m);
+    EXPECT_EQ(config["data"]["train_file"].get<std::string>(), fs::absolute(dir + "/data/train.h5").string());
+    EXPECT_EQ(config["seed"], 0);
+  }
+  const auto stamp = fs::last_write_time(dir + "/teacher_forcing/samples.h5");
+  CliResult again = dfbench("reproduce --preset tiny --out " + dir + " --methods teacher_forcing,full_sequence");
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.out.find("teacher_forcing is trained"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("is up to date"), std::string::npos) << again.out;
+  EXPECT_EQ(again.out.find("diffusion_forcing"), std::string::npos) << "--methods picks a subset";
+  EXPECT_EQ(fs::last_write_time(dir + "/teacher_forcing/samples.h5"), stamp);
+  EXPECT_ONE_ERROR(dfbench("reproduce --preset tiny --out " + dir + " --methods teacher_forcng"), "teacher_forcing");
 }
 
 TEST(Cli, DataMakeTrainSampleEndToEnd) {

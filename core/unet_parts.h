@@ -1,0 +1,68 @@
+// Building blocks the U-Net backbones share (unet3d, convgru): the level embedding's
+// sinusoidal features, the FiLM residual block, and multi-head self-attention.
+#pragma once
+#include <torch/nn/module.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+namespace dfb {
+
+// Sinusoidal features [M, dim] of levels ℓ/N (any shape, flattened; scaled by 1000 as for integer timesteps).
+torch::Tensor level_features(const torch::Tensor& levels, int64_t dim);
+
+torch::nn::Conv2d conv3x3(int64_t cin, int64_t cout, int64_t stride = 1);
+// Zero weights and bias: a residual branch that starts as the identity.
+void zero_init(torch::nn::Conv2d& c);
+void zero_init(torch::nn::Linear& l);
+
+// GroupNorm → SiLU → conv → FiLM(level embedding) → GroupNorm → SiLU → conv, plus a skip.
+// x [N, cin, H, W], emb [N, emb_dim] → [N, cout, H, W].
+struct ResBlockImpl : torch::nn::Module {
+  ResBlockImpl(int64_t cin, int64_t cout, int64_t emb_dim, int64_t groups);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& emb);
+  torch::nn::GroupNorm norm1;
+  torch::nn::Conv2d conv1;
+  torch::nn::Linear film;
+  torch::nn::GroupNorm norm2;
+  torch::nn::Conv2d conv2;
+  torch::nn::Conv2d skip{nullptr};
+};
+TORCH_MODULE(ResBlock);
+
+// Keys and values of earlier positions ([N, heads, P, d], positions applied), kept by
+// temporal attention for history caching.
+struct KeyValues {
+  torch::Tensor k, v;
+};
+
+// Attention of queries at positions P..P+Lq−1 to keys at 0..P+Lq−1 (P = keys − queries);
+// `causal`: the query at position p sees keys <= p.
+torch::Tensor attention_after_prefix(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                     bool causal);
+
+// Multi-head self-attention over tokens [N, L, C] (the caller adds the residual);
+// `rotary`: queries and keys carry rotary positions over L. With `prefix`, the tokens
+// follow the positions whose keys and values it holds; `record` receives this call's.
+struct SelfAttentionImpl : torch::nn::Module {
+  SelfAttentionImpl(int64_t channels, int64_t heads, bool rotary = false);
+  torch::Tensor forward(const torch::Tensor& tokens, bool causal, const KeyValues* prefix = nullptr,
+                        KeyValues* record = nullptr);
+  int64_t heads;
+  bool use_rotary;
+  torch::nn::Linear qkv, proj;
+};
+TORCH_MODULE(SelfAttention);
+
+// Attention across the pixels of each frame (residual included): h [N, C, H, W].
+struct SpatialAttentionImpl : torch::nn::Module {
+  SpatialAttentionImpl(int64_t channels, int64_t heads, int64_t groups);
+  torch::Tensor forward(const torch::Tensor& h);
+  torch::nn::GroupNorm norm;
+  SelfAttention attn;
+};
+TORCH_MODULE(SpatialAttention);
+
+}  // namespace dfb

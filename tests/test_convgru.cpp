@@ -1,0 +1,117 @@
+// The convgru backbone (DESIGN §3): causal by construction, any number of frames, and a
+// history held as its recurrent state — set, extended and read — equal to one run over
+// every frame; rollouts that carry the state agree with rollouts that rerun the past.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/compat.h"
+#include "core/denoiser.h"
+#include "core/error.h"
+#include "core/run_config.h"
+#include "core/run_parts.h"
+
+namespace dfb {
+namespace {
+
+RunConfig tiny_convgru(const std::vector<std::string>& more = {}) {
+  std::vector<std::string> overrides = {
+      "backbone={\"name\": \"convgru\", \"base\": 8, \"mults\": [1, 2], \"heads\": 2, \"groups\": 4}",
+      "methods=[\"teacher_forcing\"]"};  // tiny's comparison includes full_sequence, which convgru cannot serve
+  overrides.insert(overrides.end(), more.begin(), more.end());
+  return parse_run_config(load_config_json("tiny", overrides), "tiny");
+}
+
+// Random weights everywhere (the head starts at zero, which would make any independence trivial).
+Backbone random_convgru(const RunConfig& c, uint64_t seed) {
+  Backbone b = build_backbone(c);
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(seed);
+  for (auto& p : b->parameters()) p.normal_(0.0, 0.2);
+  b->eval();
+  return b;
+}
+
+TEST(Convgru, IsRecurrentCausalAndTakesAnyNumberOfFrames) {
+  const RunConfig c = tiny_convgru();
+  Backbone b = random_convgru(c, 1);
+  EXPECT_TRUE(b->causal());
+  EXPECT_TRUE(b->recurrent());
+  torch::NoGradGuard no_grad;
+  const int64_t t = 3 * c.train.frames;  // past the training window
+  torch::Tensor x = torch::randn({2, t, 3, 16, 16}), lv = torch::rand({2, t});
+  torch::Tensor y = b->forward(x, lv);
+  EXPECT_EQ(y.sizes(), x.sizes());
+  for (int64_t s : {0, 4, 9}) {
+    torch::Tensor x2 = x.clone(), lv2 = lv.clone();
+    x2.slice(1, s + 1) += torch::randn_like(x2.slice(1, s + 1)) * 3;
+    lv2.slice(1, s + 1).fill_(0.9);
+    torch::Tensor y2 = b->forward(x2, lv2);
+    EXPECT_LT((y2.slice(1, 0, s + 1) - y.slice(1, 0, s + 1)).abs().max().item<float>(), 1e-5) << "t = " << s;
+    EXPECT_GT((y2.slice(1, s + 1) - y.slice(1, s + 1)).abs().max().item<float>(), 1e-3) << "later frames must matter";
+  }
+}
+
+TEST(Convgru, StateThroughTheHistoryEqualsOneRun) {
+  const RunConfig c = tiny_convgru();
+  Backbone b = random_convgru(c, 2);
+  torch::NoGradGuard no_grad;
+  torch::Tensor x = torch::randn({2, 7, 3, 16, 16}), lv = torch::rand({2, 7});
+  torch::Tensor whole = b->forward(x, lv);
+  // Set (2 frames), extend (3 more), then read the last 2 without changing the state.
+  b->set_history(x.slice(1, 0, 2), lv.slice(1, 0, 2));
+  b->extend_history(x.slice(1, 2, 5), lv.slice(1, 2, 5));
+  EXPECT_EQ(b->history_frames(), 5);
+  for (int repeat = 0; repeat < 2; ++repeat) {
+    torch::Tensor after = b->forward_after_history(x.slice(1, 5), lv.slice(1, 5));
+    EXPECT_LT((after - whole.slice(1, 5)).abs().max().item<float>(), 1e-5) << "read " << repeat;
+  }
+  EXPECT_THROW(b->forward_after_history(x.slice(0, 0, 1).slice(1, 5), lv.slice(0, 0, 1).slice(1, 5)), Error);
+}
+
+TEST(Convgru, RolloutsCarryingTheStateAgreeWithRerunningThePast) {
+  // Without stabilization or augmentation noise on the history, so that rerunning the past
+  // shows it exactly as the carried state saw it (with it, each rerun would draw new noise).
+  const std::vector<std::vector<std::string>> cases = {
+      {"method.scheduling=pyramid", "method.chunk=2", "method.stabilization=0"},
+      {"method={\"name\": \"teacher_forcing\"}"},
+      {"method={\"name\": \"noise_augmented_ar\", \"sample\": 0}"}};
+  for (const auto& overrides : cases) {
+    const RunConfig c = tiny_convgru(overrides);
+    const std::string method = c.method["name"];
+    Diffusion diffusion(c.diffusion);
+    Backbone b = random_convgru(c, 3);
+    auto m = build_method(c);
+    torch::NoGradGuard no_grad;
+    torch::Tensor context = torch::rand({2, 2, 3, 16, 16}) * 2 - 1;
+    RolloutOptions ro;
+    ro.steps = 3;
+    auto run = [&](bool carry) {
+      Denoiser d(b, diffusion);
+      d.set_history_cache(carry);  // off: every step reruns the whole past from a zero state
+      at::Generator gen = make_generator(4);
+      return m->rollout(d, context, 3 * c.train.frames, ro, gen);
+    };
+    torch::Tensor carried = run(true), rerun = run(false);
+    EXPECT_EQ(carried.size(1), 2 + 3 * c.train.frames);
+    EXPECT_TRUE(torch::equal(carried.slice(1, 0, 2), context));
+    EXPECT_LT((carried - rerun).abs().max().item<float>(), 1e-3) << method;
+  }
+}
+
+TEST(Convgru, OnlyCausalMethodsAndNoHistoryGuidance) {
+  EXPECT_THROW(tiny_convgru({"method={\"name\": \"full_sequence\"}"}), Error);
+  const RunConfig c = tiny_convgru({"method.guidance=1.5"});
+  Diffusion diffusion(c.diffusion);
+  Denoiser d(random_convgru(c, 5), diffusion);
+  torch::NoGradGuard no_grad;
+  at::Generator gen = make_generator(0);
+  try {
+    build_method(c)->rollout(d, torch::zeros({1, 2, 3, 16, 16}), 2, RolloutOptions{}, gen);
+    FAIL() << "history guidance on convgru must be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("history guidance"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace dfb
