@@ -189,8 +189,7 @@ void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 void BM_ConvgruRolloutMemory(benchmark::State& state) {
   const RunConfig c = parse_run_config(
       load_config_json("smoke", {"backbone={\"name\": \"convgru\", \"base\": 16, \"mults\": [1, 2, 2], "
-                                 "\"heads\": 2, \"groups\": 8}",
-                                 "methods=[\"diffusion_forcing\"]"}),
+                                 "\"heads\": 2, \"groups\": 8}"}),
       "smoke");
   const Diffusion diffusion(c.diffusion);
   auto method = build_method(c);

@@ -150,7 +150,8 @@ void add_reproduce(CLI::App& app) {
     make_dirs(out + "/data");
 
     // The comparison: the preset's methods (or its one method), optionally a subset.
-    std::vector<nlohmann::json> methods = config.methods.empty() ? std::vector<nlohmann::json>{config.method} : config.methods;
+    std::vector<nlohmann::json> methods = config.methods;
+    for (const std::string& why : config.methods_skipped) std::printf("skipping %s\n", why.c_str());
     if (!a->methods.empty()) {
       std::vector<std::string> labels;
       for (const auto& m : methods) labels.push_back(method_label(m));

@@ -100,15 +100,23 @@ void read_sample(JsonReader& r, SampleConfig& s) {
 }
 
 // The "methods" list: each entry read strictly like "method" (a bare name = {"name": name}),
-// and the backbone checked against each one's causality. Labels must be unique.
-std::vector<nlohmann::json> read_methods(const nlohmann::json& json, const DataShape& shape, int64_t frames,
-                                         ConfigErrors& errors) {
+// and the backbone checked against each one's causality. Labels must be unique. Without a
+// list, every registered method (the one named in "method" with its options) that the
+// backbone can serve; the others go to `skipped`.
+std::vector<nlohmann::json> read_methods(const nlohmann::json& json, const nlohmann::json& method, const DataShape& shape,
+                                         int64_t frames, ConfigErrors& errors, std::vector<std::string>& skipped) {
   std::vector<nlohmann::json> out;
-  if (!json.is_object() || !json.contains("methods")) return out;
-  const nlohmann::json& list = json["methods"];
-  if (!list.is_array() || list.empty()) {
-    errors.add("methods", "must be a non-empty list of methods (names or {\"name\": ...} objects)");
-    return out;
+  const bool listed = json.is_object() && json.contains("methods");
+  nlohmann::json list = nlohmann::json::array();
+  if (listed) {
+    list = json["methods"];
+    if (!list.is_array() || list.empty()) {
+      errors.add("methods", "must be a non-empty list of methods (names or {\"name\": ...} objects)");
+      return out;
+    }
+  } else {
+    for (const std::string& name : Registry<MethodFactory>::instance().names())
+      list.push_back(method.value("name", std::string()) == name ? method : nlohmann::json{{"name", name}});
   }
   std::set<std::string> labels;
   const nlohmann::json backbone = json.contains("backbone") ? json["backbone"] : nlohmann::json::object();
@@ -116,19 +124,27 @@ std::vector<nlohmann::json> read_methods(const nlohmann::json& json, const DataS
     const std::string path = "methods[" + std::to_string(i) + "]";
     nlohmann::json entry = list[i].is_string() ? nlohmann::json{{"name", list[i]}} : list[i];
     nlohmann::json resolved = nlohmann::json::object();
-    JsonReader m(entry, path, errors);
+    ConfigErrors own;  // an implicit entry's errors belong to "method" (reported there) or to the backbone
+    JsonReader m(entry, path, listed ? errors : own);
     m.record_into(resolved);
     std::string label;
     m.get("label", label);
-    std::unique_ptr<Method> method = make_method(m);
-    if (!method) continue;
+    std::unique_ptr<Method> made = make_method(m);
+    if (!made) continue;
     if (label.empty()) resolved.erase("label");
     if (!labels.insert(method_label(resolved)).second)
       errors.add(path, "'" + method_label(resolved) + "' appears twice; give one entry a distinct \"label\"");
-    ConfigErrors backbone_errors;  // reported once, for "backbone", not per entry
+    ConfigErrors backbone_errors;  // reported per method, not as errors of "backbone" itself
     JsonReader b(backbone, "backbone", backbone_errors);
-    make_backbone(b, BackboneShape{shape.channels, shape.size, frames, method->causal()});
-    for (const std::string& line : backbone_errors.lines()) errors.add(path, "with this method, " + line);
+    make_backbone(b, BackboneShape{shape.channels, shape.size, frames, made->causal()});
+    if (!backbone_errors.empty()) {
+      if (listed) {
+        for (const std::string& line : backbone_errors.lines()) errors.add(path, "with this method, " + line);
+      } else {
+        skipped.push_back(method_label(resolved) + ": " + backbone_errors.lines().front());
+      }
+      continue;
+    }
     out.push_back(resolved);
   }
   return out;
@@ -188,7 +204,7 @@ RunConfig parse_run_config(const nlohmann::json& json, const std::string& source
     JsonReader b = r.child("backbone");
     make_backbone(b, BackboneShape{shape.channels, shape.size, c.train.frames, causal});
   }
-  c.methods = read_methods(json, shape, c.train.frames, errors);
+  c.methods = read_methods(json, c.resolved["method"], shape, c.train.frames, errors, c.methods_skipped);
   if (json.is_object() && json.contains("methods")) {
     r.accept("methods");
     c.resolved["methods"] = c.methods;

@@ -55,8 +55,10 @@ struct RunConfig {
   nlohmann::json method = nlohmann::json::object();    // {"name": "diffusion_forcing", options...}
   // The comparison `reproduce` runs (DESIGN §4): every entry trained and rolled out with the same
   // data, backbone, training budget and seed. Each is a method object like `method` (a bare name
-  // stands for {"name": name}); absent = just `method`. Resolved, with every option's value.
+  // stands for {"name": name}). Absent: every registered method, with default options except the
+  // one `method` names, so a new baseline joins the comparison by registering. Resolved.
   std::vector<nlohmann::json> methods;
+  std::vector<std::string> methods_skipped;  // "name: why" for registered methods the backbone cannot serve
   TrainConfig train;
   SampleConfig sample;
 

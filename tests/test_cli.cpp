@@ -18,6 +18,7 @@
 #include "core/files.h"
 #include "core/sampler.h"
 #include "datasets/dataset_file.h"
+#include "methods/diffusion_forcing/scheduling.h"
 #include "test_paths.h"
 
 namespace dfb {
@@ -133,6 +134,16 @@ TEST(Cli, ReproduceRunsEveryMethodOnTheSameDataAndSkipsWhatIsDone) {
   EXPECT_EQ(again.out.find("diffusion_forcing"), std::string::npos) << "--methods picks a subset";
   EXPECT_EQ(fs::last_write_time(dir + "/teacher_forcing/samples.h5"), stamp);
   EXPECT_ONE_ERROR(dfbench("reproduce --preset tiny --out " + dir + " --methods teacher_forcng"), "teacher_forcing");
+}
+
+TEST(Cli, SchedulePrintsTheMatrixOfEveryMode) {
+  for (const std::string& mode : scheduling_modes()) {
+    CliResult r = dfbench("schedule --mode " + mode + " --steps 5 --frames 4 --uncertainty 1.5");
+    ASSERT_EQ(r.code, 0) << r.err;
+    // The formulas themselves are checked on a grid in test_diffusion.cpp; here, the CLI prints them.
+    EXPECT_EQ(nlohmann::json::parse(r.out), nlohmann::json(scheduling_matrix(mode, 5, 4, 1.5))) << mode;
+  }
+  EXPECT_ONE_ERROR(dfbench("schedule --mode pyramd"), "pyramid");
 }
 
 TEST(Cli, DataMakeTrainSampleEndToEnd) {

@@ -15,8 +15,7 @@ namespace {
 
 RunConfig tiny_convgru(const std::vector<std::string>& more = {}) {
   std::vector<std::string> overrides = {
-      "backbone={\"name\": \"convgru\", \"base\": 8, \"mults\": [1, 2], \"heads\": 2, \"groups\": 4}",
-      "methods=[\"teacher_forcing\"]"};  // tiny's comparison includes full_sequence, which convgru cannot serve
+      "backbone={\"name\": \"convgru\", \"base\": 8, \"mults\": [1, 2], \"heads\": 2, \"groups\": 4}"};
   overrides.insert(overrides.end(), more.begin(), more.end());
   return parse_run_config(load_config_json("tiny", overrides), "tiny");
 }
@@ -100,6 +99,11 @@ TEST(Convgru, RolloutsCarryingTheStateAgreeWithRerunningThePast) {
 
 TEST(Convgru, OnlyCausalMethodsAndNoHistoryGuidance) {
   EXPECT_THROW(tiny_convgru({"method={\"name\": \"full_sequence\"}"}), Error);
+  // The comparison (every registered method by default) leaves out, with a reason, what convgru cannot serve.
+  const RunConfig all = tiny_convgru();
+  for (const auto& m : all.methods) EXPECT_NE(m["name"], "full_sequence");
+  ASSERT_EQ(all.methods_skipped.size(), 1u);
+  EXPECT_NE(all.methods_skipped[0].find("full_sequence: backbone.name"), std::string::npos) << all.methods_skipped[0];
   const RunConfig c = tiny_convgru({"method.guidance=1.5"});
   Diffusion diffusion(c.diffusion);
   Denoiser d(random_convgru(c, 5), diffusion);
