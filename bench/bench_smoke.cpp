@@ -3,7 +3,8 @@
 //   BM_BackboneForward one forward over the smoke batch (16 clips x 8 frames)
 //   BM_Rollout        Diffusion Forcing rollouts of the smoke preset, with the share of
 //                     the time spent outside the backbone's forward (goal: < 10%)
-//   BM_MethodRollout/M  rollout speed of every registered method M
+//   BM_MethodRollout/M  rollout speed of every registered method M (M/convgru: on the recurrent
+//                     backbone; full_sequence/guidance_2: with reconstruction guidance)
 //   BM_ConvgruRolloutMemory/L  peak memory of a convgru Diffusion Forcing rollout of L frames:
 //                     the state is carried, so only the output grows with L
 // Run: build/dfbench_bench [--benchmark_filter=Rollout]; DFB_THREADS=N sets LibTorch's threads.
@@ -150,9 +151,14 @@ BENCHMARK(BM_Rollout)->Args({14, 1})->Args({14, 0})->Unit(benchmark::kSecond)->U
 
 // Rollout speed of every registered method with the smoke model (untrained weights: the
 // cost does not depend on them), 16 rollouts of 14 new frames after 2 context frames.
-void BM_MethodRollout(benchmark::State& state, const std::string& name) {
-  const RunConfig c =
-      parse_run_config(load_config_json("smoke", {"method={\"name\": \"" + name + "\"}"}), "smoke");
+// The smoke model's size as a convgru.
+const char* kSmokeConvgru = "{\"name\": \"convgru\", \"base\": 16, \"mults\": [1, 2, 2], \"heads\": 2, \"groups\": 8}";
+
+// `method`: a method object; `backbone`: "" (the preset's unet3d) or a backbone object.
+void BM_MethodRollout(benchmark::State& state, const std::string& method_json, const std::string& backbone) {
+  std::vector<std::string> overrides = {"method=" + method_json};
+  if (!backbone.empty()) overrides.push_back("backbone=" + backbone);
+  const RunConfig c = parse_run_config(load_config_json("smoke", overrides), "smoke");
   const Diffusion diffusion(c.diffusion);
   auto method = build_method(c);
   torch::manual_seed(c.seed);
@@ -187,10 +193,7 @@ void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 // Args: frames per rollout. 4 rollouts, smoke-sized convgru (untrained: the cost does not depend
 // on the weights), the smoke preset's Diffusion Forcing (autoregressive, stabilization).
 void BM_ConvgruRolloutMemory(benchmark::State& state) {
-  const RunConfig c = parse_run_config(
-      load_config_json("smoke", {"backbone={\"name\": \"convgru\", \"base\": 16, \"mults\": [1, 2, 2], "
-                                 "\"heads\": 2, \"groups\": 8}"}),
-      "smoke");
+  const RunConfig c = parse_run_config(load_config_json("smoke", {std::string("backbone=") + kSmokeConvgru}), "smoke");
   const Diffusion diffusion(c.diffusion);
   auto method = build_method(c);
   torch::manual_seed(c.seed);
@@ -223,11 +226,19 @@ BENCHMARK(BM_ConvgruRolloutMemory)->Arg(100)->Arg(1000)->Unit(benchmark::kSecond
 
 // Called from main(), after every method's static registrar has run.
 void register_method_benchmarks() {
-  for (const std::string& name : Registry<MethodFactory>::instance().names())
-    benchmark::RegisterBenchmark(("BM_MethodRollout/" + name).c_str(), BM_MethodRollout, name)
+  auto add = [](const std::string& label, const std::string& method, const std::string& backbone) {
+    benchmark::RegisterBenchmark(("BM_MethodRollout/" + label).c_str(), BM_MethodRollout, method, backbone)
         ->Unit(benchmark::kSecond)
         ->UseRealTime()
         ->Iterations(1);
+  };
+  for (const std::string& name : Registry<MethodFactory>::instance().names()) {
+    const std::string method = "{\"name\": \"" + name + "\"}";
+    add(name, method, "");
+    if (build_method(parse_run_config(load_config_json("smoke", {"method=" + method}), "smoke"))->causal())
+      add(name + "/convgru", method, kSmokeConvgru);
+  }
+  add("full_sequence/guidance_2", "{\"name\": \"full_sequence\", \"guidance\": 2.0}", "");
 }
 
 }  // namespace dfb

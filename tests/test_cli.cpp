@@ -76,8 +76,21 @@ std::string write_text(const std::string& path, const std::string& text) {
 TEST(Cli, LsListsTheRegistries) {
   CliResult r = dfbench("ls");
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const char* name : {"diffusion_forcing", "unet3d", "bouncing_shapes", "smoke", "standard"})
+  for (const char* name : {"diffusion_forcing", "teacher_forcing", "noise_augmented_ar", "full_sequence_causal",
+                           "full_sequence", "rolling_diffusion", "unet3d", "convgru", "bouncing_shapes", "smoke",
+                           "standard"})
     EXPECT_NE(r.out.find(name), std::string::npos) << name << " missing from:\n" << r.out;
+  // In every registry's section (presets have none), each name comes with a one-line description.
+  std::istringstream lines(r.out);
+  std::string section;
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line.back() == ':') section = line;
+    else if (section != "presets:" && line.rfind("  ", 0) == 0) {
+      const size_t name_end = line.find(' ', 2);
+      const size_t text = name_end == std::string::npos ? name_end : line.find_first_not_of(' ', name_end);
+      EXPECT_NE(text, std::string::npos) << "no description: " << line;
+    }
+  }
 }
 
 TEST(Cli, ValidateReportsEveryErrorWithSuggestions) {
