@@ -186,7 +186,7 @@ void add_reproduce(CLI::App& app) {
     }
 
     nlohmann::json per_method = nlohmann::json::object();
-    std::string tables;
+    std::vector<std::pair<std::string, std::vector<ShapeShare>>> tables;
     double train_s = 0, sample_s = 0;
     for (const MethodOutcome& o : outcomes) {
       train_s += o.train_s;
@@ -194,11 +194,11 @@ void add_reproduce(CLI::App& app) {
       per_method[o.label] = {{"seconds", {{"train", o.train_s}, {"sample", o.sample_s}}}};
       if (!o.shares.empty()) {
         per_method[o.label]["shape_count"] = to_json(o.shares);
-        tables += format_table(o.label, o.shares) + "\n";
+        tables.emplace_back(o.label, o.shares);
       }
     }
     if (!tables.empty()) {
-      std::printf("\nright shape count, every method:\n%s", tables.c_str());
+      std::printf("\n%s\n", format_comparison(tables).c_str());
       nlohmann::json summary = {{"preset", config.name},
                                 {"t_train", config.train.frames},
                                 {"context", config.sample.context},

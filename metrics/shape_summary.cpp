@@ -58,4 +58,30 @@ std::string format_table(const std::string& method, const std::vector<ShapeShare
   return out;
 }
 
+std::string format_comparison(const std::vector<std::pair<std::string, std::vector<ShapeShare>>>& methods) {
+  if (methods.empty()) return "";
+  const std::vector<ShapeShare>& windows = methods.front().second;
+  std::string out = "right shape count, share of generated frames per window\n";
+  char cell[64];
+  auto row = [&](const std::string& name, auto value) {
+    std::snprintf(cell, sizeof cell, "  %-22s", name.c_str());
+    out += cell;
+    for (size_t i = 0; i < windows.size(); ++i) {
+      std::snprintf(cell, sizeof cell, " %15s", value(i).c_str());
+      out += cell;
+    }
+    out += "\n";
+  };
+  auto percent = [](double x) {
+    char b[16];
+    std::snprintf(b, sizeof b, "%.1f%%", 100 * x);
+    return std::string(b);
+  };
+  row("method", [&](size_t i) { return windows[i].window; });
+  for (const auto& [name, shares] : methods)
+    row(name, [&, &shares = shares](size_t i) { return i < shares.size() ? percent(shares[i].generated) : std::string("-"); });
+  row("(ground truth)", [&](size_t i) { return percent(windows[i].truth); });
+  return out;
+}
+
 }  // namespace dfb

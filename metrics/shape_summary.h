@@ -4,6 +4,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "datasets/clips.h"
@@ -27,5 +28,7 @@ std::vector<ShapeShare> shape_count_shares(const Clips& generated, const Clips& 
 nlohmann::json to_json(const std::vector<ShapeShare>& shares);
 // A small aligned table for the terminal.
 std::string format_table(const std::string& method, const std::vector<ShapeShare>& shares);
+// One table of several methods: a row per method, a column per window, the ground truth last.
+std::string format_comparison(const std::vector<std::pair<std::string, std::vector<ShapeShare>>>& methods);
 
 }  // namespace dfb
