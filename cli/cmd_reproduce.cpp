@@ -59,6 +59,21 @@ int64_t checkpoint_step(const std::string& run_dir) {
   return f.attr_int("/", "step");
 }
 
+// A trained run is reused only when it was trained with this config; "data" (the output
+// folder's shared files, kept in step with the preset by ensure_dataset) and "sample" aside.
+void check_same_training(const RunConfig& config, const std::string& run) {
+  const nlohmann::json trained = load_run_config(run).resolved;
+  std::vector<std::string> differ;
+  for (const auto& [key, value] : config.resolved.items())
+    if (key != "data" && key != "sample" && (!trained.contains(key) || trained[key] != value)) differ.push_back(key);
+  if (differ.empty()) return;
+  std::string keys;
+  for (const std::string& k : differ) keys += (keys.empty() ? "" : ", ") + k;
+  throw Error(run + " was trained with a different config (" + keys + " differ: compare " + run +
+              "/config.json with `dfbench validate PRESET --print`); remove the folder to retrain it, or give "
+              "reproduce another --out");
+}
+
 struct MethodOutcome {
   std::string label;
   std::vector<ShapeShare> shares;  // empty when the data has no shape count
@@ -74,6 +89,7 @@ MethodOutcome reproduce_method(const nlohmann::json& json, const std::string& la
   const std::string run = out + "/" + label;
   auto t0 = std::chrono::steady_clock::now();
   const int64_t have = checkpoint_step(run);
+  if (have >= 0) check_same_training(config, run);
   if (have >= config.train.steps) {
     std::printf("train: %s is trained (%lld steps)\n", run.c_str(), static_cast<long long>(have));
   } else {
@@ -92,14 +108,17 @@ MethodOutcome reproduce_method(const nlohmann::json& json, const std::string& la
     try {
       result = read_rollout_file(samples);
       h5::Reader f(samples);
+      // Made by this model with these sampling options (method options act at sampling time too)?
+      const nlohmann::json made = nlohmann::json::parse(result.config_json.empty() ? "{}" : result.config_json);
       fresh = result.method != label || f.attr_int(result.method, "checkpoint_step") != config.train.steps ||
-              result.generated.count != config.sample.count || result.generated.length != config.sample.length;
+              made.value("method", nlohmann::json()) != config.resolved["method"] ||
+              made.value("sample", nlohmann::json()) != config.resolved["sample"];
     } catch (const Error&) {
       fresh = true;
     }
   }
   if (fresh) {
-    result = sample_run(load_run_config(run), run, default_request(config));
+    result = sample_run(config, run, default_request(config));
     result.method = label;
     write_rollout_file(samples, result);
     std::printf("sample: wrote %s\n", samples.c_str());

@@ -127,6 +127,7 @@ SampleResult read_rollout_file(const std::string& path) {
     if (g != "truth") r.method = g;
   if (r.method.empty()) throw Error(path + ": holds no method group");
   r.generated = read_frames(f, r.method + "/frames");
+  if (f.has_attr(r.method, "config")) r.config_json = f.attr_string(r.method, "config");
   r.truth = read_frames(f, "truth/frames");
   if (f.is_dataset("truth/states")) {
     std::vector<int64_t> s = f.shape("truth/states");

@@ -101,15 +101,16 @@ class RollingDiffusion : public Method {
   }
 
  private:
-  // Clean history frames in a window of `frames`: the option, or half the window.
+  // Clean history frames in a window of `frames`: the option, or a quarter of the window (at
+  // least 1) — the presets' context length, so the first window has the history training saw.
   int64_t clean_frames(int64_t frames) const {
-    const int64_t clean = clean_option_ > 0 ? clean_option_ : frames / 2;
+    const int64_t clean = clean_option_ > 0 ? clean_option_ : std::max<int64_t>(1, frames / 4);
     if (clean >= frames)
       throw Error("rolling_diffusion: clean = " + std::to_string(clean) + " leaves no rolling frames in a window of " +
                   std::to_string(frames));
     return clean;
   }
-  int64_t clean_option_;  // 0 = half the window
+  int64_t clean_option_;  // 0 = a quarter of the window
   double init_share_;     // share of training samples on the init profile
 };
 
@@ -117,7 +118,7 @@ std::unique_ptr<Method> make(JsonReader& r) {
   int64_t clean = 0;
   double init_share = 0.3;
   r.get("clean", clean).get("init_share", init_share);
-  bool ok = r.check(clean >= 0, "clean", "must be >= 0 (0 = half the window)");
+  bool ok = r.check(clean >= 0, "clean", "must be >= 0 (0 = a quarter of the window)");
   ok = r.check(init_share >= 0 && init_share <= 1, "init_share", "must be in [0, 1]") && ok;
   r.finish();
   if (!ok) return nullptr;
