@@ -13,14 +13,12 @@
 namespace dfb {
 namespace {
 
-struct ConvGruOptions {
-  int64_t base = 32;                       // U-Net channels at full resolution
-  std::vector<int64_t> mults = {1, 2, 2};  // channel multiplier per resolution level
-  int64_t res_blocks = 1;                  // residual blocks per level (the up path has one more)
-  int64_t state = 0;                       // channels of z (0 = base)
-  bool spatial_attention = true;           // self-attention over pixels at the lowest resolution
-  int64_t heads = 4;
-  int64_t groups = 8;
+struct ConvGruOptions : UNetOptions {
+  int64_t state = 0;  // channels of z (0 = base)
+  ConvGruOptions() {
+    mults = {1, 2, 2};
+    res_blocks = 1;
+  }
 };
 
 // A convolutional GRU cell: gates and candidate from 3×3 convolutions of [u ; z].
@@ -193,24 +191,11 @@ class ConvGru : public BackboneImpl {
 
 Backbone make_convgru(JsonReader& r, const BackboneShape& shape) {
   ConvGruOptions o;
-  r.get("base", o.base)
-      .get("mults", o.mults)
-      .get("res_blocks", o.res_blocks)
-      .get("state", o.state)
-      .get("spatial_attention", o.spatial_attention)
-      .get("heads", o.heads)
-      .get("groups", o.groups);
-  bool ok = r.check(shape.causal, "name", "convgru is causal; this method needs bidirectional attention (use unet3d)");
-  ok = r.check(o.base >= 1 && o.groups >= 1 && o.base % o.groups == 0, "base", "must be a positive multiple of groups") && ok;
+  bool ok = read_unet_options(r, o, shape.image_size);
+  r.get("state", o.state);
+  ok = r.check(shape.causal, "name", "convgru is causal; this method needs bidirectional attention (use unet3d)") && ok;
   ok = r.check(o.state >= 0 && (o.state == 0 || o.state % std::min(o.groups, o.state) == 0), "state",
                "must be >= 0 (0 = base) and divisible by groups") && ok;
-  ok = r.check(!o.mults.empty(), "mults", "must list at least one level") && ok;
-  for (int64_t m : o.mults) ok = r.check(m >= 1, "mults", "entries must be >= 1") && ok;
-  ok = r.check(o.res_blocks >= 1, "res_blocks", "must be >= 1") && ok;
-  ok = r.check(o.heads >= 1 && o.base % o.heads == 0, "heads", "must divide base") && ok;
-  const int64_t scale = int64_t{1} << (o.mults.size() - 1);
-  ok = r.check(shape.image_size % scale == 0, "mults",
-               std::to_string(o.mults.size()) + " levels need an image size divisible by " + std::to_string(scale)) && ok;
   r.finish();
   if (!ok) return nullptr;
   return std::make_shared<ConvGru>(o, shape);

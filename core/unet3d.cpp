@@ -16,15 +16,9 @@
 namespace dfb {
 namespace {
 
-struct UNet3dOptions {
-  int64_t base = 32;                     // channels at full resolution
-  std::vector<int64_t> mults = {1, 2, 4};  // channel multiplier per resolution level
-  int64_t res_blocks = 2;                // residual blocks per level (the up path has one more)
-  std::vector<int64_t> temporal_res;     // resolutions with temporal attention; empty = every level
-  bool spatial_attention = true;         // self-attention over pixels at the lowest resolution
-  int64_t heads = 4;
-  int64_t groups = 8;                    // GroupNorm groups
-  std::string position = "rotary";       // frame position in temporal attention: rotary | learned
+struct UNet3dOptions : UNetOptions {
+  std::vector<int64_t> temporal_res;  // resolutions with temporal attention; empty = every level
+  std::string position = "rotary";    // frame position in temporal attention: rotary | learned
 };
 
 // How a forward pass treats history (see BackboneImpl::set_history).
@@ -211,25 +205,11 @@ class UNet3d : public BackboneImpl {
 
 Backbone make_unet3d(JsonReader& r, const BackboneShape& shape) {
   UNet3dOptions o;
-  r.get("base", o.base)
-      .get("mults", o.mults)
-      .get("res_blocks", o.res_blocks)
-      .get("temporal_res", o.temporal_res)
-      .get("spatial_attention", o.spatial_attention)
-      .get("heads", o.heads)
-      .get("groups", o.groups)
-      .get_choice("position", o.position, {"rotary", "learned"});
+  bool ok = read_unet_options(r, o, shape.image_size);
+  r.get("temporal_res", o.temporal_res).get_choice("position", o.position, {"rotary", "learned"});
   bool causal = shape.causal;
   r.get("causal", causal);
-  r.check(causal || !shape.causal, "causal", "this method needs a causal backbone");
-  bool ok = r.check(o.base >= 1 && o.groups >= 1 && o.base % o.groups == 0, "base", "must be a positive multiple of groups");
-  ok = r.check(!o.mults.empty(), "mults", "must list at least one level") && ok;
-  for (int64_t m : o.mults) ok = r.check(m >= 1, "mults", "entries must be >= 1") && ok;
-  ok = r.check(o.res_blocks >= 1, "res_blocks", "must be >= 1") && ok;
-  ok = r.check(o.heads >= 1 && o.base % o.heads == 0, "heads", "must divide base") && ok;
-  const int64_t scale = int64_t{1} << (o.mults.size() - 1);
-  ok = r.check(shape.image_size % scale == 0, "mults",
-               std::to_string(o.mults.size()) + " levels need an image size divisible by " + std::to_string(scale)) && ok;
+  ok = r.check(causal || !shape.causal, "causal", "this method needs a causal backbone") && ok;
   r.finish();
   if (!ok) return nullptr;
   BackboneShape s = shape;

@@ -7,8 +7,30 @@
 
 #include "core/backbone.h"
 #include "core/compat.h"
+#include "core/json_reader.h"
 
 namespace dfb {
+
+bool read_unet_options(JsonReader& r, UNetOptions& o, int64_t image_size) {
+  r.get("base", o.base)
+      .get("mults", o.mults)
+      .get("res_blocks", o.res_blocks)
+      .get("spatial_attention", o.spatial_attention)
+      .get("heads", o.heads)
+      .get("groups", o.groups);
+  bool ok = r.check(o.base >= 1 && o.groups >= 1 && o.base % o.groups == 0, "base", "must be a positive multiple of groups");
+  ok = r.check(!o.mults.empty(), "mults", "must list at least one level") && ok;
+  for (int64_t m : o.mults) ok = r.check(m >= 1, "mults", "entries must be >= 1") && ok;
+  ok = r.check(o.res_blocks >= 1, "res_blocks", "must be >= 1") && ok;
+  ok = r.check(o.heads >= 1 && o.base % o.heads == 0, "heads", "must divide base") && ok;
+  if (!o.mults.empty()) {
+    const int64_t scale = int64_t{1} << (o.mults.size() - 1);
+    ok = r.check(image_size % scale == 0, "mults",
+                 std::to_string(o.mults.size()) + " levels need an image size divisible by " + std::to_string(scale)) &&
+         ok;
+  }
+  return ok;
+}
 
 torch::Tensor level_features(const torch::Tensor& levels, int64_t dim) {
   const int64_t half = dim / 2;

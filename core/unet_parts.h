@@ -8,7 +8,24 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
+#include <vector>
+
 namespace dfb {
+
+class JsonReader;
+
+// The options both U-Nets share (DESIGN §3).
+struct UNetOptions {
+  int64_t base = 32;                       // channels at full resolution
+  std::vector<int64_t> mults = {1, 2, 4};  // channel multiplier per resolution level
+  int64_t res_blocks = 2;                  // residual blocks per level (the up path has one more)
+  bool spatial_attention = true;           // self-attention over pixels at the lowest resolution
+  int64_t heads = 4;
+  int64_t groups = 8;                      // GroupNorm groups
+};
+// Reads and checks them (keys base, mults, res_blocks, spatial_attention, heads, groups) for
+// frames of image_size²; returns false when a check failed (the errors are in r).
+bool read_unet_options(JsonReader& r, UNetOptions& o, int64_t image_size);
 
 // Sinusoidal features [M, dim] of levels ℓ/N (any shape, flattened; scaled by 1000 as for integer timesteps).
 torch::Tensor level_features(const torch::Tensor& levels, int64_t dim);

@@ -9,7 +9,7 @@
 //     to the rolling profile at τ = 0 (t = 0), the way the first window leaves pure noise.
 //   training: per sample, the init profile with probability `init_share` (t ~ U[0, 1]),
 //     else the rolling one (τ ~ U[0, 1)); loss on the rolling frames that are not clean.
-//   rollout: the init profile from t = 1 to 0 (S calls), then per output frame: the clean
+//   rollout: the init profile from t = 1 to 0 (`init_steps` calls, default S), then per output frame: the clean
 //     front frame leaves, pure noise joins at the back, and S calls take τ from 1 to 0.
 // Without the init profile in training the first window is out of distribution (it drew the
 // right shape count in 22% of its frames on the smoke preset).
@@ -28,7 +28,8 @@ namespace {
 
 class RollingDiffusion : public Method {
  public:
-  RollingDiffusion(int64_t clean, double init_share) : clean_option_(clean), init_share_(init_share) {}
+  RollingDiffusion(int64_t clean, double init_share, int64_t init_steps)
+      : clean_option_(clean), init_share_(init_share), init_steps_(init_steps) {}
   std::string name() const override { return "rolling_diffusion"; }
   bool causal() const override { return true; }
 
@@ -84,7 +85,8 @@ class RollingDiffusion : public Method {
       now = next;
     };
     // The first window: the init profile from pure noise (t = 1) to the rolling profile at τ = 0.
-    for (int64_t j = 1; j <= steps; ++j) denoise_to(init_profile(1.0 - static_cast<double>(j) / steps));
+    const int64_t init_steps = init_steps_ > 0 ? init_steps_ : steps;
+    for (int64_t j = 1; j <= init_steps; ++j) denoise_to(init_profile(1.0 - static_cast<double>(j) / init_steps));
     for (int64_t made = 0; made < horizon;) {
       // The front frame is clean: it leaves the window, pure noise joins at the back (now: τ = 1).
       video.slice(1, have, have + 1).copy_(buffer.slice(1, 0, 1));
@@ -112,17 +114,20 @@ class RollingDiffusion : public Method {
   }
   int64_t clean_option_;  // 0 = a quarter of the window
   double init_share_;     // share of training samples on the init profile
+  int64_t init_steps_;    // denoising calls of the first window (0 = S)
 };
 
 std::unique_ptr<Method> make(JsonReader& r) {
   int64_t clean = 0;
   double init_share = 0.3;
-  r.get("clean", clean).get("init_share", init_share);
+  int64_t init_steps = 0;
+  r.get("clean", clean).get("init_share", init_share).get("init_steps", init_steps);
   bool ok = r.check(clean >= 0, "clean", "must be >= 0 (0 = a quarter of the window)");
   ok = r.check(init_share >= 0 && init_share <= 1, "init_share", "must be in [0, 1]") && ok;
+  ok = r.check(init_steps >= 0, "init_steps", "must be >= 0 (0 = the sampling steps S)") && ok;
   r.finish();
   if (!ok) return nullptr;
-  return std::make_unique<RollingDiffusion>(clean, init_share);
+  return std::make_unique<RollingDiffusion>(clean, init_share, init_steps);
 }
 
 Registrar<MethodFactory> reg("rolling_diffusion",
