@@ -4,7 +4,7 @@
 //   BM_Rollout        Diffusion Forcing rollouts of the smoke preset, with the share of
 //                     the time spent outside the backbone's forward (goal: < 10%)
 //   BM_MethodRollout/M  rollout speed of every registered method M (M/convgru: on the recurrent
-//                     backbone; full_sequence/guidance_2: with reconstruction guidance)
+//                     backbone; full_sequence/replacement_only: without reconstruction guidance)
 //   BM_ConvgruRolloutMemory/L  peak memory of a convgru Diffusion Forcing rollout of L frames:
 //                     the state is carried, so only the output grows with L
 // Run: build/dfbench_bench [--benchmark_filter=Rollout]; DFB_THREADS=N sets LibTorch's threads.
@@ -238,7 +238,7 @@ void register_method_benchmarks() {
     if (build_method(parse_run_config(load_config_json("smoke", {"method=" + method}), "smoke"))->causal())
       add(name + "/convgru", method, kSmokeConvgru);
   }
-  add("full_sequence/guidance_2", "{\"name\": \"full_sequence\", \"guidance\": 2.0}", "");
+  add("full_sequence/replacement_only", "{\"name\": \"full_sequence\", \"guidance\": 0}", "");
 }
 
 }  // namespace dfb
