@@ -1,7 +1,7 @@
 // dfbench reproduce --preset P: data, then the training, rollouts and shape-count check
-// of every method of the comparison (the preset's "methods", all on the same data,
-// backbone, budget and seed), into runs/<preset>/<method>/. Rerunning skips finished
-// stages and resumes an interrupted training.
+// of every method of the comparison (every registered method the backbone can serve, or
+// the preset's "methods"; all on the same data, backbone, budget and seed), into
+// runs/<preset>/<method>/. Rerunning skips finished stages and resumes an interrupted training.
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
@@ -60,12 +60,17 @@ int64_t checkpoint_step(const std::string& run_dir) {
 }
 
 // A trained run is reused only when it was trained with this config; "data" (the output
-// folder's shared files, kept in step with the preset by ensure_dataset) and "sample" aside.
+// folder's shared files, kept in step with the preset by ensure_dataset), "sample", where it
+// runs ("device", "threads") and the method's sampling-time options aside.
 void check_same_training(const RunConfig& config, const std::string& run) {
   const nlohmann::json trained = load_run_config(run).resolved;
   std::vector<std::string> differ;
-  for (const auto& [key, value] : config.resolved.items())
-    if (key != "data" && key != "sample" && (!trained.contains(key) || trained[key] != value)) differ.push_back(key);
+  for (const auto& [key, value] : config.resolved.items()) {
+    if (key == "data" || key == "sample" || key == "device" || key == "threads") continue;
+    const bool same = key == "method" ? trained.contains(key) && training_part(trained[key]) == training_part(value)
+                                      : trained.contains(key) && trained[key] == value;
+    if (!same) differ.push_back(key);
+  }
   if (differ.empty()) return;
   std::string keys;
   for (const std::string& k : differ) keys += (keys.empty() ? "" : ", ") + k;
@@ -168,7 +173,7 @@ void add_reproduce(CLI::App& app) {
     const std::string out = a->out.empty() ? "runs/" + config.name : a->out;
     make_dirs(out + "/data");
 
-    // The comparison: the preset's methods (or its one method), optionally a subset.
+    // The comparison (RunConfig::methods), optionally a subset.
     std::vector<nlohmann::json> methods = config.methods;
     for (const std::string& why : config.methods_skipped) std::printf("skipping %s\n", why.c_str());
     if (!a->methods.empty()) {

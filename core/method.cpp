@@ -18,6 +18,14 @@ std::unique_ptr<Method> make_method(JsonReader& r) {
   return entry->factory.make(r);
 }
 
+nlohmann::json training_part(const nlohmann::json& method) {
+  nlohmann::json out = method;
+  const auto* entry = Registry<MethodFactory>::instance().find(method.value("name", std::string()));
+  if (entry)
+    for (const std::string& key : entry->factory.sampling_options) out.erase(key);
+  return out;
+}
+
 TrainLevels next_frame_levels(int64_t batch, int64_t frames, int64_t levels, int64_t augment_max, at::Generator& gen) {
   torch::Tensor target = uniform_levels({batch, 1}, 1, frames - 1, gen);
   torch::Tensor augment = uniform_levels({batch, 1}, 0, augment_max, gen);

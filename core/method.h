@@ -2,11 +2,13 @@
 // frames carry loss, plus a rollout procedure built on the Denoiser. Methods
 // never time or seed themselves: the harness passes the generator.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <torch/types.h>
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace dfb {
 
@@ -44,10 +46,16 @@ class Method {
 struct MethodFactory {
   static constexpr const char* kKind = "method";
   std::function<std::unique_ptr<Method>(JsonReader& r)> make;
+  // Options that act only at sampling time (a scheduling matrix, a guidance weight): changing
+  // them keeps a trained model valid. Every other option shapes training.
+  std::vector<std::string> sampling_options = {};
 };
 
 // Reads {"name": ..., options...}; errors go to r's ConfigErrors (then returns nullptr).
 std::unique_ptr<Method> make_method(JsonReader& r);
+
+// A resolved method object without its sampling-time options: what training depends on.
+nlohmann::json training_part(const nlohmann::json& method);
 
 // Next-frame training levels (teacher forcing and its noise-augmented variant, DESIGN §4):
 // a target index c ~ U{1..T−1} per sample; frames < c share a level a ~ U{0..augment_max}

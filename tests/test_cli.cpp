@@ -147,6 +147,16 @@ TEST(Cli, ReproduceRunsEveryMethodOnTheSameDataAndSkipsWhatIsDone) {
   EXPECT_EQ(again.out.find("diffusion_forcing"), std::string::npos) << "--methods picks a subset";
   EXPECT_EQ(fs::last_write_time(dir + "/teacher_forcing/samples.h5"), stamp);
   EXPECT_ONE_ERROR(dfbench("reproduce --preset tiny --out " + dir + " --methods teacher_forcng"), "teacher_forcing");
+
+  // A sampling-time option of a method: its rollouts are made again, its training is kept.
+  CliResult resampled =
+      dfbench("reproduce --preset tiny --out " + dir + " --methods diffusion_forcing --set method.stabilization=0");
+  ASSERT_EQ(resampled.code, 0) << resampled.err;
+  EXPECT_NE(resampled.out.find("diffusion_forcing is trained"), std::string::npos) << resampled.out;
+  EXPECT_NE(resampled.out.find("sample: wrote"), std::string::npos) << resampled.out;
+  // A training option: the trained run is not silently reused.
+  EXPECT_ONE_ERROR(dfbench("reproduce --preset tiny --out " + dir + " --methods teacher_forcing --set train.lr=0.01"),
+                   "trained with a different config (train differ");
 }
 
 TEST(Cli, SchedulePrintsTheMatrixOfEveryMode) {

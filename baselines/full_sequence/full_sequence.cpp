@@ -10,7 +10,7 @@ namespace dfb {
 namespace {
 
 Registrar<MethodFactory> reg("full_sequence", "non-causal full-sequence diffusion (one level for all frames), extended chunk by chunk by replacement (+ reconstruction guidance, option guidance)",
-                             MethodFactory{[](JsonReader& r) { return make_full_sequence_method(r, "full_sequence", false, /*guided=*/true); }});
+                             MethodFactory{[](JsonReader& r) { return make_full_sequence_method(r, "full_sequence", false, /*guided=*/true); }, {"keep", "guidance"}});
 
 }  // namespace
 }  // namespace dfb

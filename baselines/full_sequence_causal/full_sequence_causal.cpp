@@ -10,7 +10,7 @@ namespace dfb {
 namespace {
 
 Registrar<MethodFactory> reg("full_sequence_causal", "causal full-sequence diffusion (one level for all frames), extended chunk by chunk by replacement",
-                             MethodFactory{[](JsonReader& r) { return make_full_sequence_method(r, "full_sequence_causal", true, /*guided=*/false); }});
+                             MethodFactory{[](JsonReader& r) { return make_full_sequence_method(r, "full_sequence_causal", true, /*guided=*/false); }, {"keep"}});
 
 }  // namespace
 }  // namespace dfb

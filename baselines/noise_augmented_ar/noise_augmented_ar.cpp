@@ -49,7 +49,7 @@ std::unique_ptr<Method> make(JsonReader& r) {
 
 Registrar<MethodFactory> reg("noise_augmented_ar",
                              "teacher forcing with the context noised in training (a ~ U{0..a_max}) and sampling (a_s)",
-                             MethodFactory{&make});
+                             MethodFactory{&make, {"sample"}});
 
 }  // namespace
 }  // namespace dfb

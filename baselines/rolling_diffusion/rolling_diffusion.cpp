@@ -132,7 +132,7 @@ std::unique_ptr<Method> make(JsonReader& r) {
 
 Registrar<MethodFactory> reg("rolling_diffusion",
                              "sliding window at linearly increasing levels; the front frame leaves when clean",
-                             MethodFactory{&make});
+                             MethodFactory{&make, {"init_steps"}});
 
 }  // namespace
 }  // namespace dfb

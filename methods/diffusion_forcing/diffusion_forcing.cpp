@@ -75,7 +75,7 @@ std::unique_ptr<Method> make(JsonReader& r) {
 
 Registrar<MethodFactory> reg("diffusion_forcing",
                              "independent per-frame noise levels; scheduling-matrix rollout with stabilization",
-                             MethodFactory{&make});
+                             MethodFactory{&make, {"scheduling", "chunk", "uncertainty", "stabilization", "guidance", "guidance_history"}});
 
 }  // namespace
 }  // namespace dfb
