@@ -154,17 +154,36 @@ BENCHMARK(BM_Rollout)->Args({14, 1})->Args({14, 0})->Unit(benchmark::kSecond)->U
 // The smoke model's size as a convgru.
 const char* kSmokeConvgru = "{\"name\": \"convgru\", \"base\": 16, \"mults\": [1, 2, 2], \"heads\": 2, \"groups\": 8}";
 
+// The smoke preset with `overrides`, its method and an untrained model in eval mode (the cost of
+// a rollout does not depend on the weights), ready to roll out.
+struct SmokeRollout {
+  explicit SmokeRollout(const std::vector<std::string>& overrides)
+      : c(parse_run_config(load_config_json("smoke", overrides), "smoke")),
+        diffusion(c.diffusion),
+        method(build_method(c)),
+        model(untrained_model(c)),
+        denoiser(model, diffusion) {}
+  static Backbone untrained_model(const RunConfig& c) {
+    torch::manual_seed(c.seed);
+    Backbone b = build_backbone(c);
+    b->eval();
+    return b;
+  }
+  RunConfig c;
+  Diffusion diffusion;
+  std::unique_ptr<Method> method;
+  Backbone model;
+  Denoiser denoiser;
+};
+
 // `method`: a method object; `backbone`: "" (the preset's unet3d) or a backbone object.
 void BM_MethodRollout(benchmark::State& state, const std::string& method_json, const std::string& backbone) {
   std::vector<std::string> overrides = {"method=" + method_json};
   if (!backbone.empty()) overrides.push_back("backbone=" + backbone);
-  const RunConfig c = parse_run_config(load_config_json("smoke", overrides), "smoke");
-  const Diffusion diffusion(c.diffusion);
-  auto method = build_method(c);
-  torch::manual_seed(c.seed);
-  Backbone model = build_backbone(c);
-  model->eval();
-  Denoiser denoiser(model, diffusion);
+  SmokeRollout sr(overrides);
+  const RunConfig& c = sr.c;
+  auto& method = sr.method;
+  Denoiser& denoiser = sr.denoiser;
   torch::NoGradGuard no_grad;
   const int64_t horizon = 14, batch = c.sample.batch;
   const torch::Tensor context = smoke_batch(c, batch, c.sample.context);
@@ -193,13 +212,10 @@ void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 // Args: frames per rollout. 4 rollouts, smoke-sized convgru (untrained: the cost does not depend
 // on the weights), the smoke preset's Diffusion Forcing (autoregressive, stabilization).
 void BM_ConvgruRolloutMemory(benchmark::State& state) {
-  const RunConfig c = parse_run_config(load_config_json("smoke", {std::string("backbone=") + kSmokeConvgru}), "smoke");
-  const Diffusion diffusion(c.diffusion);
-  auto method = build_method(c);
-  torch::manual_seed(c.seed);
-  Backbone model = build_backbone(c);
-  model->eval();
-  Denoiser denoiser(model, diffusion);
+  SmokeRollout sr({std::string("backbone=") + kSmokeConvgru});
+  const RunConfig& c = sr.c;
+  auto& method = sr.method;
+  Denoiser& denoiser = sr.denoiser;
   torch::InferenceMode inference;
   const int64_t batch = 4, horizon = state.range(0) - c.sample.context;
   const torch::Tensor context = smoke_batch(c, batch, c.sample.context);
