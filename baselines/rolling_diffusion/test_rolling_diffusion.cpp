@@ -13,7 +13,7 @@ namespace {
 
 TEST(RollingDiffusion, TrainingLevelsRiseLinearlyBehindCleanHistoryFromBothProfiles) {
   const RunConfig c =
-      parse_run_config(load_config_json("tiny", {"method={\"name\": \"rolling_diffusion\", \"clean\": 2}"}), "tiny");
+      parse_run_config(load_config_json("tiny", {"method={\"name\": \"rolling_diffusion\", \"clean\": 2, \"init_share\": 0.3}"}), "tiny");
   at::Generator gen = make_generator(4);
   const int64_t n = 1000, batch = 20000, frames = 6, rolling = 4;
   TrainLevels tl = build_method(c)->training_levels(batch, frames, n, gen);
