@@ -1,5 +1,5 @@
 // dfbench reproduce --preset P: data, then the training, rollouts and shape-count check
-// of every method of the comparison (every registered method the backbone can serve, or
+// of every method, then their evaluation together (metrics.json, curves.csv) of the comparison (every registered method the backbone can serve, or
 // the preset's "methods"; all on the same data, backbone, budget and seed), into
 // runs/<preset>/<method>/. Rerunning skips finished stages and resumes an interrupted training.
 #include <torch/torch.h>
@@ -23,6 +23,7 @@
 #include "core/suggest.h"
 #include "core/trainer.h"
 #include "datasets/dataset_file.h"
+#include "metrics/evaluate.h"
 #include "metrics/shape_summary.h"
 
 namespace dfb::cli {
@@ -60,13 +61,13 @@ int64_t checkpoint_step(const std::string& run_dir) {
 }
 
 // A trained run is reused only when it was trained with this config; "data" (the output
-// folder's shared files, kept in step with the preset by ensure_dataset), "sample", where it
-// runs ("device", "threads") and the method's sampling-time options aside.
+// folder's shared files, kept in step with the preset by ensure_dataset), "sample", "evaluate",
+// where it runs ("device", "threads") and the method's sampling-time options aside.
 void check_same_training(const RunConfig& config, const std::string& run) {
   const nlohmann::json trained = load_run_config(run).resolved;
   std::vector<std::string> differ;
   for (const auto& [key, value] : config.resolved.items()) {
-    if (key == "data" || key == "sample" || key == "device" || key == "threads") continue;
+    if (key == "data" || key == "sample" || key == "evaluate" || key == "device" || key == "threads") continue;
     const bool same = key == "method" ? trained.contains(key) && training_part(trained[key]) == training_part(value)
                                       : trained.contains(key) && trained[key] == value;
     if (!same) differ.push_back(key);
@@ -84,6 +85,66 @@ struct MethodOutcome {
   std::vector<ShapeShare> shares;  // empty when the data has no shape count
   double train_s = 0, sample_s = 0;
 };
+
+// The evaluation of every method's rollouts together (dfbench evaluate) into OUT/metrics.json
+// and OUT/curves.csv, with the fd_self encoder trained once on the training data. Done again
+// when the evaluate section, a rollout file or the encoder changed, or the methods did.
+double evaluate_methods(const RunConfig& config, const std::vector<std::string>& labels, const std::string& train_file,
+                        const std::string& out) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string encoder = out + "/encoder.h5", metrics = out + "/metrics.json";
+  const EvaluateConfig& e = config.evaluate;
+  EncoderTrainOptions to;
+  to.steps = e.encoder_steps;
+  to.net.dim = e.encoder_dim;
+  to.seed = config.seed;
+  bool encoder_ok = false;
+  if (fs::exists(encoder)) {
+    try {
+      const EncoderInfo i = FrameEncoder::load(encoder).info();
+      encoder_ok = i.steps == to.steps && i.options.dim == to.net.dim && i.seed == to.seed && i.trained_on == train_file;
+    } catch (const Error&) {  // unreadable or tampered: train it again
+    }
+  }
+  if (encoder_ok) {
+    std::printf("encoder: %s is trained\n", encoder.c_str());
+  } else {
+    const FrameEncoder enc = train_encoder(read_dataset_file(train_file), train_file, to);
+    enc.save(encoder);
+    std::printf("encoder: wrote %s (reconstruction MSE %.5f, %s)\n", encoder.c_str(), enc.info().final_loss,
+                enc.info().hash.c_str());
+  }
+  EvaluateOptions o;
+  for (const std::string& label : labels) o.samples.push_back(out + "/" + label + "/samples.h5");
+  o.encoder = encoder;
+  o.bootstrap.resamples = e.bootstrap;
+  o.bootstrap.seed = config.seed;
+  o.random_encoder.dim = e.encoder_dim;
+  o.random_seed = config.seed;
+  o.fd_window = e.fd_window > 0 ? e.fd_window : config.train.frames;  // video-level: windows of T_train
+  bool fresh = !fs::exists(metrics);
+  if (!fresh) {
+    try {
+      const nlohmann::json old = nlohmann::json::parse(read_file(metrics));
+      fresh = old["inputs"]["samples"] != nlohmann::json(o.samples) || old["evaluate"] != config.resolved["evaluate"];
+      for (const std::string& input : o.samples)
+        fresh = fresh || fs::last_write_time(input) > fs::last_write_time(metrics);
+      fresh = fresh || fs::last_write_time(encoder) > fs::last_write_time(metrics);
+    } catch (const std::exception&) {
+      fresh = true;
+    }
+  }
+  if (!fresh) {
+    std::printf("evaluate: %s is up to date\n", metrics.c_str());
+    return seconds_since(t0);
+  }
+  Evaluation ev = evaluate_rollouts(o);
+  ev.metrics["evaluate"] = config.resolved["evaluate"];
+  write_evaluation(ev, out);
+  std::printf("\n%s\nevaluate: wrote %s and %s/curves.csv\n", format_evaluation(ev).c_str(), metrics.c_str(),
+              out.c_str());
+  return seconds_since(t0);
+}
 
 // Training (resumed when a checkpoint is there), rollouts and the shape check of one method.
 MethodOutcome reproduce_method(const nlohmann::json& json, const std::string& label, const std::string& source,
@@ -232,9 +293,14 @@ void add_reproduce(CLI::App& app) {
                                 {"environment", environment_json(config.device)}};
       write_file_atomic(out + "/shape_count.json", summary.dump(2) + "\n");
     }
-    std::printf("reproduce %s: done in %s (data %s, train %s, sample %s)\n", config.name.c_str(),
+
+    // 3. Every method's rollouts evaluated together (issue 4: metrics and drift summaries).
+    std::vector<std::string> labels;
+    for (const MethodOutcome& o : outcomes) labels.push_back(o.label);
+    const double evaluate_s = evaluate_methods(config, labels, json["data"]["train_file"].get<std::string>(), out);
+    std::printf("reproduce %s: done in %s (data %s, train %s, sample %s, evaluate %s)\n", config.name.c_str(),
                 format_seconds(seconds_since(t_all)).c_str(), format_seconds(data_s).c_str(),
-                format_seconds(train_s).c_str(), format_seconds(sample_s).c_str());
+                format_seconds(train_s).c_str(), format_seconds(sample_s).c_str(), format_seconds(evaluate_s).c_str());
   });
 }
 

@@ -22,6 +22,8 @@ void add_commands(CLI::App& app) {
   add_reproduce(app);
   add_schedule(app);
   add_shapes(app);
+  add_evaluate(app);
+  add_encoder(app);
 }
 
 void run_selected(CLI::App&) {

@@ -22,5 +22,7 @@ void add_sample(CLI::App& app);
 void add_reproduce(CLI::App& app);
 void add_schedule(CLI::App& app);
 void add_shapes(CLI::App& app);
+void add_evaluate(CLI::App& app);
+void add_encoder(CLI::App& app);
 
 }  // namespace dfb::cli

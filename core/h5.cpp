@@ -120,13 +120,13 @@ int64_t element_count(const std::vector<int64_t>& shape) {
   return n;
 }
 
+}  // namespace
+
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
 }
-
-}  // namespace
 
 const char* dtype_name(DType t) {
   static const char* const names[] = {"uint8", "float32", "float64", "int64"};

@@ -12,6 +12,7 @@ namespace dfb::h5 {
 
 enum class DType { kU8, kF32, kF64, kI64 };
 const char* dtype_name(DType t);  // "uint8", "float32", "float64", "int64"
+std::string shape_text(const std::vector<int64_t>& shape);  // "[4, 8, 32, 32, 3]"
 
 class Writer {
  public:

@@ -83,6 +83,18 @@ void read_train(JsonReader& r, TrainConfig& t) {
   r.finish();
 }
 
+void read_evaluate(JsonReader& r, EvaluateConfig& e) {
+  r.get("encoder_steps", e.encoder_steps)
+      .get("encoder_dim", e.encoder_dim)
+      .get("bootstrap", e.bootstrap)
+      .get("fd_window", e.fd_window);
+  r.check(e.encoder_steps >= 1, "encoder_steps", "must be >= 1");
+  r.check(e.encoder_dim >= 1, "encoder_dim", "must be >= 1");
+  r.check(e.bootstrap >= 0, "bootstrap", "must be >= 0");
+  r.check(e.fd_window >= 0, "fd_window", "must be >= 0 (0 = T_train)");
+  r.finish();
+}
+
 void read_sample(JsonReader& r, SampleConfig& s) {
   r.get("steps", s.steps)
       .get("eta", s.eta)
@@ -191,6 +203,10 @@ RunConfig parse_run_config(const nlohmann::json& json, const std::string& source
   {
     JsonReader s = r.child("sample");
     read_sample(s, c.sample);
+  }
+  {
+    JsonReader e = r.child("evaluate");
+    read_evaluate(e, c.evaluate);
   }
   r.check(c.data.train_file.empty() ? c.data.clip_length >= c.train.frames : true, "data.clip_length",
           "must be >= train.frames (" + std::to_string(c.train.frames) + ")");

@@ -1,5 +1,5 @@
 // The run configuration: one JSON object, read strictly (DESIGN §7 config.json).
-// Sections: name, seed, device, threads, data, diffusion, backbone, method, train, sample.
+// Sections: name, seed, device, threads, data, diffusion, backbone, method, methods, train, sample, evaluate.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
@@ -44,6 +44,14 @@ struct SampleConfig {
   int64_t batch = 16;    // rollouts per backbone call
 };
 
+// How `reproduce` evaluates the rollouts (dfbench evaluate's options).
+struct EvaluateConfig {
+  int64_t encoder_steps = 3000;  // training steps of the fd_self encoder
+  int64_t encoder_dim = 12;      // its features (and fd_random's)
+  int64_t bootstrap = 1000;      // resamples of the 95% intervals
+  int64_t fd_window = 0;         // frames per window of fd_*_w; 0 = T_train
+};
+
 struct RunConfig {
   std::string name = "run";
   uint64_t seed = 0;
@@ -61,6 +69,7 @@ struct RunConfig {
   std::vector<std::string> methods_skipped;  // "name: why" for registered methods the backbone cannot serve
   TrainConfig train;
   SampleConfig sample;
+  EvaluateConfig evaluate;
 
   nlohmann::json resolved;  // every key with its value or default: what config.json holds
 };

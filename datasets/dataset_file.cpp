@@ -9,11 +9,7 @@
 namespace dfb {
 namespace {
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
+using h5::shape_text;
 
 // `clips` must be self-consistent before anything is written.
 void check_clips(const std::string& path, const Clips& c) {

@@ -44,7 +44,7 @@ uint8_t classify(const uint8_t* p, int min_value) {
 
 }  // namespace
 
-int count_shapes(const uint8_t* frame, int height, int width, const ShapeCountOptions& options) {
+std::vector<ShapeComponent> find_shapes(const uint8_t* frame, int height, int width, const ShapeCountOptions& options) {
   if (height <= 0 || width <= 0)
     throw Error("count_shapes: frame must be non-empty, got " + std::to_string(height) + "x" +
                 std::to_string(width));
@@ -57,16 +57,36 @@ int count_shapes(const uint8_t* frame, int height, int width, const ShapeCountOp
       row[x] = classify(frame + (static_cast<int64_t>(y) * width + x) * 3, options.min_value);
   }
 
-  int total = 0;
+  std::vector<ShapeComponent> found;
   cv::Mat mask, components, stats, centroids;
   for (int c = 0; c < kShapePaletteSize; ++c) {
     mask = (labels == c);
     if (cv::countNonZero(mask) == 0) continue;
     const int n = cv::connectedComponentsWithStats(mask, components, stats, centroids, 8, CV_32S);
-    for (int k = 1; k < n; ++k)  // label 0 is the background of the mask
-      if (stats.at<int>(k, cv::CC_STAT_AREA) >= options.min_area) ++total;
+    std::vector<std::array<double, 3>> rgb(static_cast<size_t>(n), std::array<double, 3>{0, 0, 0});
+    for (int y = 0; y < height; ++y) {
+      const int* row = components.ptr<int>(y);
+      for (int x = 0; x < width; ++x)
+        if (row[x] > 0)
+          for (int k = 0; k < 3; ++k) rgb[row[x]][k] += frame[(static_cast<int64_t>(y) * width + x) * 3 + k];
+    }
+    for (int k = 1; k < n; ++k) {  // label 0 is the background of the mask
+      const int area = stats.at<int>(k, cv::CC_STAT_AREA);
+      if (area < options.min_area) continue;
+      ShapeComponent s;
+      s.color = c;
+      s.area = area;
+      s.x = centroids.at<double>(k, 0) + 0.5;
+      s.y = centroids.at<double>(k, 1) + 0.5;
+      for (int ch = 0; ch < 3; ++ch) s.rgb[ch] = rgb[k][ch] / area;
+      found.push_back(s);
+    }
   }
-  return total;
+  return found;
+}
+
+int count_shapes(const uint8_t* frame, int height, int width, const ShapeCountOptions& options) {
+  return static_cast<int>(find_shapes(frame, height, width, options).size());
 }
 
 std::vector<uint8_t> shape_count_correct(const Clips& clips, int expected,

@@ -2,6 +2,7 @@
 // connected components, one pass per palette colour (so two touching shapes of
 // different colours still count as two).
 #pragma once
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -17,7 +18,18 @@ struct ShapeCountOptions {
   int min_area = 6;
 };
 
-// frame: uint8 HWC, 3 channels.
+// One shape found in a frame: a connected component of one palette colour.
+struct ShapeComponent {
+  int color = 0;                 // palette index (kShapePalette)
+  int area = 0;                  // pixels
+  double x = 0, y = 0;           // centroid in the states' coordinates (pixel (i, j) has centre (j + ½, i + ½))
+  std::array<double, 3> rgb{};   // mean colour of its pixels, 0..255
+};
+
+// frame: uint8 HWC, 3 channels. Components of at least min_area pixels, by colour then label.
+std::vector<ShapeComponent> find_shapes(const uint8_t* frame, int height, int width,
+                                        const ShapeCountOptions& options = {});
+// find_shapes(...).size()
 int count_shapes(const uint8_t* frame, int height, int width, const ShapeCountOptions& options = {});
 
 // For every frame of every clip: 1 if count_shapes == expected, else 0. [count * length]

@@ -19,59 +19,13 @@
 #include "core/sampler.h"
 #include "datasets/dataset_file.h"
 #include "methods/diffusion_forcing/scheduling.h"
-#include "test_paths.h"
+#include "tests/cli_runner.h"
 
 namespace dfb {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CliResult {
-  int code = -1;
-  std::string out, err;
-  int error_lines() const {
-    int n = 0;
-    std::istringstream in(err);
-    for (std::string line; std::getline(in, line);)
-      if (line.find("error") != std::string::npos) ++n;
-    return n;
-  }
-};
-
-std::string temp_dir(const std::string& name) {
-  std::string dir = testing::TempDir() + "dfb_cli_" + name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-// Runs `dfbench ARGS` (one thread, so runs are bitwise comparable) and captures both streams.
-CliResult dfbench(const std::string& args) {
-  static int n = 0;
-  const std::string base = testing::TempDir() + "dfb_cli_io_" + std::to_string(getpid()) + "_" + std::to_string(n++);
-  const std::string cmd = std::string(DFB_CLI_PATH) + " --threads 1 " + args + " >" + base + ".out 2>" + base + ".err";
-  const int status = std::system(cmd.c_str());
-  CliResult r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_file(base + ".out");
-  r.err = read_file(base + ".err");
-  fs::remove(base + ".out");
-  fs::remove(base + ".err");
-  return r;
-}
-
-std::string write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-  return path;
-}
-
-#define EXPECT_ONE_ERROR(result, needle)                                                    \
-  do {                                                                                      \
-    const CliResult& r_ = (result);                                                         \
-    EXPECT_NE(r_.code, 0) << r_.err;                                                        \
-    EXPECT_EQ(r_.error_lines(), 1) << r_.err;                                               \
-    EXPECT_NE(r_.err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r_.err; \
-  } while (0)
 
 TEST(Cli, LsListsTheRegistries) {
   CliResult r = dfbench("ls");
@@ -139,7 +93,17 @@ TEST(Cli, ReproduceRunsEveryMethodOnTheSameDataAndSkipsWhatIsDone) {
     EXPECT_EQ(config["data"]["train_file"].get<std::string>(), fs::absolute(dir + "/data/train.h5").string());
     EXPECT_EQ(config["seed"], 0);
   }
+  // Every method evaluated together: one metrics.json naming them all, with the encoder's hash.
+  const nlohmann::json metrics = nlohmann::json::parse(read_file(dir + "/metrics.json"));
+  EXPECT_EQ(metrics["methods"].size(), methods.size());
+  EXPECT_TRUE(metrics["metrics"]["ssim"]["methods"].contains("rolling_diffusion"));
+  EXPECT_EQ(metrics["evaluate"]["encoder_steps"], 20);
+  EXPECT_TRUE(fs::exists(dir + "/curves.csv"));
+  EXPECT_TRUE(fs::exists(dir + "/encoder.h5"));
   const auto stamp = fs::last_write_time(dir + "/teacher_forcing/samples.h5");
+  const auto metrics_stamp = fs::last_write_time(dir + "/metrics.json");
+  EXPECT_NE(dfbench("reproduce --preset tiny --out " + dir).out.find("metrics.json is up to date"), std::string::npos);
+  EXPECT_EQ(fs::last_write_time(dir + "/metrics.json"), metrics_stamp);
   CliResult again = dfbench("reproduce --preset tiny --out " + dir + " --methods teacher_forcing,full_sequence");
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_NE(again.out.find("teacher_forcing is trained"), std::string::npos) << again.out;

@@ -1,0 +1,66 @@
+// Running the real dfbench binary from a test: its exit code, stdout and stderr, a
+// fresh temporary folder per test, and the "one clear error line" check.
+#pragma once
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "core/files.h"
+#include "test_paths.h"
+
+namespace dfb {
+
+struct CliResult {
+  int code = -1;
+  std::string out, err;
+  int error_lines() const {
+    int n = 0;
+    std::istringstream in(err);
+    for (std::string line; std::getline(in, line);)
+      if (line.find("error") != std::string::npos) ++n;
+    return n;
+  }
+};
+
+inline std::string temp_dir(const std::string& name) {
+  std::string dir = testing::TempDir() + "dfb_cli_" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// Runs `dfbench ARGS` (one thread, so runs are bitwise comparable) and captures both streams.
+inline CliResult dfbench(const std::string& args) {
+  static int n = 0;
+  const std::string base = testing::TempDir() + "dfb_cli_io_" + std::to_string(getpid()) + "_" + std::to_string(n++);
+  const std::string cmd = std::string(DFB_CLI_PATH) + " --threads 1 " + args + " >" + base + ".out 2>" + base + ".err";
+  const int status = std::system(cmd.c_str());
+  CliResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_file(base + ".out");
+  r.err = read_file(base + ".err");
+  std::filesystem::remove(base + ".out");
+  std::filesystem::remove(base + ".err");
+  return r;
+}
+
+inline std::string write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+  return path;
+}
+
+#define EXPECT_ONE_ERROR(result, needle)                                                    \
+  do {                                                                                      \
+    const CliResult& r_ = (result);                                                         \
+    EXPECT_NE(r_.code, 0) << r_.err;                                                        \
+    EXPECT_EQ(r_.error_lines(), 1) << r_.err;                                               \
+    EXPECT_NE(r_.err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r_.err; \
+  } while (0)
+
+}  // namespace dfb
