@@ -177,7 +177,7 @@ const std::vector<MetricInfo>& metric_catalogue() {
       {"oracle_radius_error", 1, "lower", "states", "px", "mean |radius - true radius| of the matched shapes"},
       {"oracle_color_error", 1, "lower", "states", "0..255", "mean RGB distance of the matched shapes' colour to the true colour"},
       {"oracle_position_error", 1, "lower", "states", "px", "mean distance of the matched shapes to the true positions (early horizon only)"},
-      {"oracle_speed_error", 1, "lower", "states", "px/frame", "mean | |displacement| - true speed | between consecutive frames"},
+      {"oracle_speed_error", 1, "lower", "states", "px/frame", "mean | |displacement| - true speed | between consecutive frames (steps that may include a bounce left out)"},
       {"oracle_jump", 1, "lower", "states", "", "share of frames where a shape jumps, appears or vanishes"},
       {"mean", 1, "closer to real", "", "", "mean grey value in [0, 1]"},
       {"contrast", 1, "closer to real", "", "", "standard deviation of the grey values"},

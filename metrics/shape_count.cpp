@@ -44,31 +44,48 @@ uint8_t classify(const uint8_t* p, int min_value) {
 
 }  // namespace
 
+int palette_label(const uint8_t* rgb, int min_value) {
+  const uint8_t label = classify(rgb, min_value);
+  return label == kBackground ? -1 : label;
+}
+
 std::vector<ShapeComponent> find_shapes(const uint8_t* frame, int height, int width, const ShapeCountOptions& options) {
   if (height <= 0 || width <= 0)
     throw Error("count_shapes: frame must be non-empty, got " + std::to_string(height) + "x" +
                 std::to_string(width));
   if (frame == nullptr) throw Error("count_shapes: frame is null");
 
+  // Labels, and per colour the bounding box of its pixels: each colour's components are
+  // then found within its box only (the whole frame for noise, a few shapes' area otherwise).
   cv::Mat labels(height, width, CV_8U);
+  std::array<int, kShapePaletteSize> x0, y0, x1, y1;  // box [x0, x1) x [y0, y1); empty when x1 == 0
+  x0.fill(width), y0.fill(height), x1.fill(0), y1.fill(0);
   for (int y = 0; y < height; ++y) {
     uint8_t* row = labels.ptr<uint8_t>(y);
-    for (int x = 0; x < width; ++x)
-      row[x] = classify(frame + (static_cast<int64_t>(y) * width + x) * 3, options.min_value);
+    for (int x = 0; x < width; ++x) {
+      const uint8_t c = classify(frame + (static_cast<int64_t>(y) * width + x) * 3, options.min_value);
+      row[x] = c;
+      if (c == kBackground) continue;
+      x0[c] = std::min(x0[c], x), x1[c] = std::max(x1[c], x + 1);
+      y0[c] = std::min(y0[c], y), y1[c] = std::max(y1[c], y + 1);
+    }
   }
 
   std::vector<ShapeComponent> found;
   cv::Mat mask, components, stats, centroids;
+  std::vector<std::array<double, 3>> rgb;
   for (int c = 0; c < kShapePaletteSize; ++c) {
-    mask = (labels == c);
-    if (cv::countNonZero(mask) == 0) continue;
+    if (x1[c] == 0) continue;  // colour absent
+    const cv::Rect box(x0[c], y0[c], x1[c] - x0[c], y1[c] - y0[c]);
+    mask = (labels(box) == c);
     const int n = cv::connectedComponentsWithStats(mask, components, stats, centroids, 8, CV_32S);
-    std::vector<std::array<double, 3>> rgb(static_cast<size_t>(n), std::array<double, 3>{0, 0, 0});
-    for (int y = 0; y < height; ++y) {
+    rgb.assign(static_cast<size_t>(n), std::array<double, 3>{0, 0, 0});
+    for (int y = 0; y < box.height; ++y) {
       const int* row = components.ptr<int>(y);
-      for (int x = 0; x < width; ++x)
+      const uint8_t* pixel = frame + (static_cast<int64_t>(y + box.y) * width + box.x) * 3;
+      for (int x = 0; x < box.width; ++x, pixel += 3)
         if (row[x] > 0)
-          for (int k = 0; k < 3; ++k) rgb[row[x]][k] += frame[(static_cast<int64_t>(y) * width + x) * 3 + k];
+          for (int k = 0; k < 3; ++k) rgb[row[x]][k] += pixel[k];
     }
     for (int k = 1; k < n; ++k) {  // label 0 is the background of the mask
       const int area = stats.at<int>(k, cv::CC_STAT_AREA);
@@ -76,8 +93,8 @@ std::vector<ShapeComponent> find_shapes(const uint8_t* frame, int height, int wi
       ShapeComponent s;
       s.color = c;
       s.area = area;
-      s.x = centroids.at<double>(k, 0) + 0.5;
-      s.y = centroids.at<double>(k, 1) + 0.5;
+      s.x = centroids.at<double>(k, 0) + box.x + 0.5;
+      s.y = centroids.at<double>(k, 1) + box.y + 0.5;
       for (int ch = 0; ch < 3; ++ch) s.rgb[ch] = rgb[k][ch] / area;
       found.push_back(s);
     }

@@ -26,6 +26,11 @@ struct ShapeComponent {
   std::array<double, 3> rgb{};   // mean colour of its pixels, 0..255
 };
 
+// The palette index (kShapePalette) of one RGB pixel, or -1 for background: the pixel
+// is nearer to that palette colour than to black and to every other palette colour,
+// and its max channel is >= min_value. find_shapes classifies every pixel this way.
+int palette_label(const uint8_t* rgb, int min_value = ShapeCountOptions{}.min_value);
+
 // frame: uint8 HWC, 3 channels. Components of at least min_area pixels, by colour then label.
 std::vector<ShapeComponent> find_shapes(const uint8_t* frame, int height, int width,
                                         const ShapeCountOptions& options = {});

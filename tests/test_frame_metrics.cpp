@@ -1,19 +1,13 @@
-// Frame metrics, pixel statistics and the bouncing_shapes oracle against closed forms,
-// a direct-loop SSIM, scikit-image's SSIM and PSNR (scripts/ssim_reference.py), and
-// degraded true frames.
+// Frame metrics and pixel statistics against closed forms, a direct-loop SSIM, and
+// scikit-image's SSIM and PSNR (scripts/ssim_reference.py). The oracle: test_oracle.cpp.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
-#include <random>
-#include <opencv2/core.hpp>
-#include <opencv2/imgproc.hpp>
 #include <vector>
 
 #include "core/error.h"
-#include "datasets/bouncing_shapes.h"
 #include "metrics/frame_metrics.h"
-#include "metrics/oracle.h"
 #include "metrics/pixel_stats.h"
 
 namespace dfb {
@@ -160,117 +154,6 @@ TEST(PixelStats, ClosedForms) {
   EXPECT_EQ(hw[31], 1.0);
   EXPECT_EQ(histogram_distance(hb, hb), 0.0);
   EXPECT_EQ(histogram_distance(hb, hw), 1.0);
-}
-
-// True clips of two discs, and the frames where the objects are apart (no occlusion).
-struct TrueClips {
-  Clips clips;
-  std::vector<std::pair<int64_t, int64_t>> apart;  // (clip, t)
-};
-TrueClips true_clips(int size, bool squares) {
-  BouncingShapesOptions o;
-  o.size = size;
-  o.squares = squares;
-  TrueClips t{generate_bouncing_shapes(o, 12, 24, 9), {}};
-  for (int64_t i = 0; i < t.clips.count; ++i)
-    for (int64_t f = 0; f < t.clips.length; ++f) {
-      const float* s = t.clips.states.data() + (i * t.clips.length + f) * 2 * kStateDim;
-      if (std::hypot(s[0] - s[6], s[1] - s[7]) > 1.5f * (s[4] + s[10]) + 2) t.apart.emplace_back(i, f);
-    }
-  return t;
-}
-
-std::vector<OracleFrame> oracle_of(const Clips& c, int64_t i) {
-  return oracle_clip(c.clip(i), c.length, static_cast<int>(c.height), static_cast<int>(c.width),
-                     c.states.data() + i * c.length * c.objects * kStateDim, c.colors.data() + i * c.objects * 3,
-                     c.objects);
-}
-
-// Share of valid frames among the frames where the objects are apart.
-double valid_share(const TrueClips& t, const Clips& frames) {
-  double valid = 0;
-  for (const auto& [i, f] : t.apart) valid += oracle_of(frames, i)[f].valid;
-  return valid / static_cast<double>(t.apart.size());
-}
-
-TEST(Oracle, TrueFramesAreAllValid) {
-  for (bool squares : {false, true})
-    for (int size : {32, 64}) {
-      const TrueClips t = true_clips(size, squares);
-      ASSERT_GT(t.apart.size(), 100u);
-      EXPECT_EQ(valid_share(t, t.clips), 1.0) << size << " squares " << squares;
-      for (const auto& [i, f] : t.apart) {
-        const OracleFrame o = oracle_of(t.clips, i)[f];
-        EXPECT_EQ(o.count_correct, 1.0);
-        EXPECT_LT(o.radius_error, 0.3);
-        EXPECT_LT(o.position_error, 0.5);
-        if (f > 0) EXPECT_EQ(o.jump, 0.0);
-      }
-    }
-}
-
-TEST(Oracle, ValidityFallsAsFramesAreBlurredNoisedOrAShapeIsErased) {
-  const TrueClips t = true_clips(32, false);
-  // Gaussian blur of growing sigma (OpenCV, per frame): softer edges change the shapes' area and colour.
-  std::vector<double> shares;
-  for (double sigma : {0.4, 0.7, 1.0, 1.5}) {
-    Clips blurred = t.clips;
-    const int h = static_cast<int>(t.clips.height), w = static_cast<int>(t.clips.width);
-    for (int64_t n = 0; n < t.clips.count * t.clips.length; ++n) {
-      const cv::Mat src(h, w, CV_8UC3, const_cast<uint8_t*>(t.clips.frames.data()) + n * h * w * 3);
-      cv::Mat dst(h, w, CV_8UC3, blurred.frames.data() + n * h * w * 3);
-      cv::GaussianBlur(src, dst, cv::Size(0, 0), sigma);
-    }
-    shares.push_back(valid_share(t, blurred));
-  }
-  for (size_t k = 1; k < shares.size(); ++k) EXPECT_LE(shares[k], shares[k - 1]) << k << ": " << shares[k];
-  EXPECT_GT(shares.front(), 0.9);
-  EXPECT_LT(shares.back(), 0.2);
-  // Strong noise breaks shapes apart and adds specks.
-  Clips noised = t.clips;
-  std::mt19937 gen(3);
-  std::normal_distribution<double> n(0, 90);
-  for (uint8_t& v : noised.frames) v = static_cast<uint8_t>(std::clamp(std::lround(v + n(gen)), 0L, 255L));
-  EXPECT_LT(valid_share(t, noised), 0.5);
-  // One shape erased from one frame: that frame is wrong, and the next shows a reappearance.
-  const auto [i, f] = t.apart[t.apart.size() / 2];
-  Clips erased = t.clips;
-  uint8_t* frame = erased.frames.data() + (i * erased.length + f) * erased.frame_bytes();
-  const uint8_t* color = erased.colors.data() + i * erased.objects * 3;  // object 0
-  for (int64_t p = 0; p < erased.height * erased.width; ++p)
-    if (frame[3 * p] == color[0] && frame[3 * p + 1] == color[1] && frame[3 * p + 2] == color[2])
-      frame[3 * p] = frame[3 * p + 1] = frame[3 * p + 2] = 0;
-  const std::vector<OracleFrame> o = oracle_of(erased, i);
-  EXPECT_EQ(o[f].count_correct, 0.0);
-  EXPECT_EQ(o[f].valid, 0.0);
-  if (f > 0) EXPECT_EQ(o[f].jump, 1.0);  // vanished
-  if (f + 1 < erased.length) EXPECT_EQ(o[f + 1].jump, 1.0);  // appeared again
-}
-
-TEST(Oracle, AShapeMovedFarIsAJump) {
-  const TrueClips t = true_clips(64, false);
-  const auto [i, f] = t.apart[t.apart.size() / 3];
-  ASSERT_GT(f, 0);
-  Clips moved = t.clips;
-  uint8_t* frame = moved.frames.data() + (i * moved.length + f) * moved.frame_bytes();
-  const int64_t W = moved.width;
-  std::vector<uint8_t> copy(frame, frame + moved.frame_bytes());
-  // Shift the whole frame by 20 px to the right (wrapping): every shape moves 20 px at once.
-  for (int64_t y = 0; y < moved.height; ++y)
-    for (int64_t x = 0; x < W; ++x)
-      for (int c = 0; c < 3; ++c) frame[(y * W + (x + 20) % W) * 3 + c] = copy[(y * W + x) * 3 + c];
-  EXPECT_EQ(oracle_of(moved, i)[f].jump, 1.0);
-  EXPECT_EQ(oracle_of(t.clips, i)[f].jump, 0.0);
-}
-
-TEST(Oracle, NeedsStatesAndRgbFrames) {
-  std::vector<uint8_t> frames(4 * 16 * 16 * 3, 0);
-  try {
-    oracle_clip(frames.data(), 4, 16, 16, nullptr, nullptr, 0);
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("no true object states"), std::string::npos) << e.what();
-  }
 }
 
 }  // namespace
