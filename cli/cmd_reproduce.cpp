@@ -25,6 +25,7 @@
 #include "datasets/dataset_file.h"
 #include "metrics/evaluate.h"
 #include "metrics/shape_summary.h"
+#include "reports/report.h"
 
 namespace dfb::cli {
 namespace fs = std::filesystem;
@@ -291,13 +292,31 @@ void add_reproduce(CLI::App& app) {
                                 {"methods", per_method},
                                 {"seconds", {{"data", data_s}, {"train", train_s}, {"sample", sample_s}}},
                                 {"environment", environment_json(config.device)}};
-      write_file_atomic(out + "/shape_count.json", summary.dump(2) + "\n");
+      // Left as it is when every method's shares are the same (only the timings would change).
+      bool same = false;
+      try {
+        const nlohmann::json old = nlohmann::json::parse(read_file(out + "/shape_count.json"));
+        same = old["methods"].size() == per_method.size();
+        for (const auto& [label, m] : per_method.items())
+          same = same && old["methods"].contains(label) && old["methods"][label]["shape_count"] == m["shape_count"];
+      } catch (const std::exception&) {
+      }
+      if (!same) write_file_atomic(out + "/shape_count.json", summary.dump(2) + "\n");
     }
 
     // 3. Every method's rollouts evaluated together (issue 4: metrics and drift summaries).
     std::vector<std::string> labels;
     for (const MethodOutcome& o : outcomes) labels.push_back(o.label);
     const double evaluate_s = evaluate_methods(config, labels, json["data"]["train_file"].get<std::string>(), out);
+    // 4. The report, unless it is newer than the evaluation it shows.
+    const std::string index = out + "/report/index.html";
+    if (fs::exists(index) && fs::last_write_time(index) >= fs::last_write_time(out + "/metrics.json")) {
+      std::printf("report: %s is up to date\n", index.c_str());
+    } else {
+      ReportOptions ro;
+      ro.runs = {out};
+      std::printf("report: wrote %s\n", build_report(ro).c_str());
+    }
     std::printf("reproduce %s: done in %s (data %s, train %s, sample %s, evaluate %s)\n", config.name.c_str(),
                 format_seconds(seconds_since(t_all)).c_str(), format_seconds(data_s).c_str(),
                 format_seconds(train_s).c_str(), format_seconds(sample_s).c_str(), format_seconds(evaluate_s).c_str());

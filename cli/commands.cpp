@@ -24,6 +24,7 @@ void add_commands(CLI::App& app) {
   add_shapes(app);
   add_evaluate(app);
   add_encoder(app);
+  add_report(app);
 }
 
 void run_selected(CLI::App&) {

@@ -24,5 +24,6 @@ void add_schedule(CLI::App& app);
 void add_shapes(CLI::App& app);
 void add_evaluate(CLI::App& app);
 void add_encoder(CLI::App& app);
+void add_report(CLI::App& app);
 
 }  // namespace dfb::cli

@@ -14,6 +14,8 @@ PACKAGES=(
   libtorch-dev libopenblas0-openmp   # LibTorch 1.13 and the BLAS it should multiply with
   libopencv-dev libhdf5-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libbenchmark-dev
+  gnuplot-nox                        # the report's charts
+  chromium                           # scripts/check_report.sh: the report opened headless (tests)
 )
 
 if [[ "${DFB_SKIP_APT:-0}" != 1 ]]; then

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <map>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -101,9 +102,16 @@ TEST(Cli, ReproduceRunsEveryMethodOnTheSameDataAndSkipsWhatIsDone) {
   EXPECT_TRUE(fs::exists(dir + "/curves.csv"));
   EXPECT_TRUE(fs::exists(dir + "/encoder.h5"));
   const auto stamp = fs::last_write_time(dir + "/teacher_forcing/samples.h5");
-  const auto metrics_stamp = fs::last_write_time(dir + "/metrics.json");
-  EXPECT_NE(dfbench("reproduce --preset tiny --out " + dir).out.find("metrics.json is up to date"), std::string::npos);
-  EXPECT_EQ(fs::last_write_time(dir + "/metrics.json"), metrics_stamp);
+  EXPECT_TRUE(fs::exists(dir + "/report/index.html"));
+  // A rerun with nothing changed rewrites no file.
+  std::map<std::string, fs::file_time_type> stamps;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) stamps[e.path().string()] = e.last_write_time();
+  const CliResult rerun = dfbench("reproduce --preset tiny --out " + dir);
+  EXPECT_NE(rerun.out.find("metrics.json is up to date"), std::string::npos) << rerun.out;
+  EXPECT_NE(rerun.out.find("index.html is up to date"), std::string::npos) << rerun.out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) EXPECT_EQ(stamps[e.path().string()], e.last_write_time()) << e.path();
   CliResult again = dfbench("reproduce --preset tiny --out " + dir + " --methods teacher_forcing,full_sequence");
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_NE(again.out.find("teacher_forcing is trained"), std::string::npos) << again.out;

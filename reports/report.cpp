@@ -1,0 +1,224 @@
+// The report of evaluated runs (see report.h).
+#include "reports/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "core/h5.h"
+#include "reports/media.h"
+#include "reports/plots.h"
+#include "reports/report_data.h"
+#include "reports/summary_table.h"
+
+namespace dfb {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The rollout file as metrics.json names it, or found again beside the run (when the
+// evaluation ran from another working directory).
+std::string find_samples(const ReportRun& run, const std::string& path) {
+  if (fs::exists(path)) return path;
+  const fs::path p(path);
+  const fs::path beside = fs::path(run.dir) / p.parent_path().filename() / p.filename();
+  if (fs::exists(beside)) return beside.string();
+  throw Error(run.dir + "/metrics.json names " + path + ", which is missing");
+}
+
+// One rollout of a group (`<group>/frames`) as a Clips of count 1 (float frames scaled to 0..255).
+Clips read_one(const std::string& path, const std::string& group, int64_t rollout) {
+  h5::Reader f(path);
+  const std::string name = group + "/frames";
+  const std::vector<int64_t> s = f.shape(name);
+  if (s.size() != 5 || rollout >= s[0]) throw Error(path + ": /" + name + " has no rollout " + std::to_string(rollout));
+  Clips c;
+  c.count = 1, c.length = s[1], c.height = s[2], c.width = s[3], c.channels = s[4];
+  c.frames.resize(static_cast<size_t>(c.clip_bytes()));
+  if (f.dtype(name) == h5::DType::kU8) {
+    f.read_rows(name, h5::DType::kU8, rollout, 1, c.frames.data());
+  } else {
+    std::vector<float> v(c.frames.size());
+    f.read_rows(name, h5::DType::kF32, rollout, 1, v.data());
+    for (size_t i = 0; i < v.size(); ++i)
+      c.frames[i] = static_cast<uint8_t>(std::lround(std::clamp(std::isfinite(v[i]) ? v[i] : 0.f, 0.f, 1.f) * 255));
+  }
+  return c;
+}
+
+std::string escape(const std::string& s) {
+  std::string o;
+  for (char c : s) o += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : std::string(1, c);
+  return o;
+}
+
+// Checks the page itself once loaded: every image decoded, every video playable, no script
+// error. scripts/check_report.sh reads the verdict from <body data-check="...">.
+const char* kCheckScript = R"JS(
+var dfbErrors = [];
+window.addEventListener('error', function (e) { dfbErrors.push('script error: ' + e.message); });
+window.addEventListener('load', function () {
+  document.querySelectorAll('img').forEach(function (img) {
+    if (!img.complete || img.naturalWidth === 0) dfbErrors.push('image not loaded: ' + img.alt);
+  });
+  var videos = Array.prototype.slice.call(document.querySelectorAll('video'));
+  var pending = videos.length;
+  function done() {
+    document.body.setAttribute('data-check', dfbErrors.length ? 'fail: ' + dfbErrors.join('; ') : 'ok');
+  }
+  if (!pending) return done();
+  videos.forEach(function (v) {
+    function settle(ok, why) { if (!ok) dfbErrors.push('video: ' + why); if (--pending === 0) done(); }
+    if (v.readyState >= 1) return settle(true);
+    v.addEventListener('loadedmetadata', function () { settle(true); }, { once: true });
+    v.addEventListener('error', function () { settle(false, 'cannot be decoded'); }, { once: true });
+  });
+});
+)JS";
+
+const char* kStyle = R"CSS(
+body { font-family: system-ui, Helvetica, Arial, sans-serif; max-width: 1180px; margin: 2em auto; padding: 0 1em; color: #222; }
+h1 { margin-bottom: 0.2em; } .sub { color: #666; margin-top: 0; }
+.headline { font-size: 1.15em; background: #f3f6fa; border-left: 4px solid #0072B2; padding: 0.7em 1em; }
+.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); gap: 1em; }
+.plots svg { width: 100%; height: auto; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.92em; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.7em; text-align: right; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+td.best { font-weight: bold; background: #e8f4ea; } tr.truth td { color: #666; font-style: italic; }
+.strips td { text-align: left; } .strips img { image-rendering: pixelated; }
+pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.85em; }
+)CSS";
+
+}  // namespace
+
+std::string build_report(const ReportOptions& o) {
+  const ReportData d = read_report_data(o.runs);
+  const std::string out = o.out.empty() ? o.runs.front() + "/report" : o.out;
+  make_dirs(out + "/plots");
+  make_dirs(out + "/strips");
+  const std::string work = out + "/plots/.gnuplot";
+
+  // Rollout o.rollout of every method and the truth, from the rollout files.
+  struct Shown {
+    std::string label;
+    Clips clips;
+  };
+  std::vector<Shown> shown;
+  for (const ReportRun& run : d.runs) {
+    std::string truth_file;
+    for (const std::string& s : run.samples) {
+      const std::string path = find_samples(run, s);
+      h5::Reader f(path);
+      for (const std::string& g : f.list("/"))
+        if (g != "truth") shown.push_back({set_label(run, g, d.runs.size()), read_one(path, g, o.rollout)});
+      truth_file = path;
+    }
+    if (!truth_file.empty()) shown.push_back({set_label(run, "truth", d.runs.size()), read_one(truth_file, "truth", o.rollout)});
+  }
+
+  // Strips at t = 0, T, 2T, 4T, 8T (the last frame when the rollout is shorter).
+  std::vector<int64_t> times = {0};
+  for (int64_t k : {1, 2, 4, 8})
+    if (k * d.t_train <= d.length) times.push_back(std::min(k * d.t_train, d.length - 1));
+  times.erase(std::unique(times.begin(), times.end()), times.end());
+  const int64_t side = shown.empty() ? 32 : shown.front().clips.width;
+  const int scale = side <= 32 ? 3 : side <= 64 ? 2 : 1;
+
+  std::string html = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>dfbench report: " +
+                     escape(d.runs.front().name) + "</title><style>" + kStyle + "</style><script>" + kCheckScript +
+                     "</script></head><body>\n";
+  std::string md, tex;
+  std::string names;
+  for (const ReportRun& r : d.runs) names += (names.empty() ? "" : ", ") + r.name;
+  const std::string head = headline(d);
+  html += "<h1>dfbench: " + escape(names) + "</h1><p class=\"sub\">" + std::to_string(d.sets.size()) +
+          " video sets, rollouts of " + std::to_string(d.length) + " frames from " + std::to_string(d.context) +
+          " context frames, T_train = " + std::to_string(d.t_train) + "; 95% bootstrap intervals over rollouts</p>\n";
+  html += "<p class=\"headline\">" + escape(head) + "</p>\n";
+  md += "# dfbench report: " + names + "\n\n" + head + "\n\n";
+
+  html += "<h2>Quality over the frame index</h2><div class=\"plots\">\n";
+  md += "## Quality over the frame index\n\n";
+  for (const std::string& m : key_metrics(d)) {
+    const std::string svg = plot_metric(d, m, work);
+    write_file_atomic(out + "/plots/" + m + ".svg", svg);
+    html += "<figure>" + svg + "</figure>\n";
+    md += "![" + m + "](plots/" + m + ".svg)\n";
+  }
+  html += "</div>\n<h2>Summary</h2>\n<p>Per metric: the value within the training length, at each multiple of it, "
+          "ΔDrift (first vs last 15% of the generated frames) and the stable horizon (first frame outside the band "
+          "the real data spans). Best per column in bold; the truth is the reference.</p>\n";
+  md += "\n## Summary (best per column in bold)\n\n";
+  tex += "% dfbench summary tables; needs \\usepackage{booktabs}\n";
+  for (const std::string& m : key_metrics(d)) {
+    const SummaryTable t = summary_table(d, m);
+    const std::string what = d.metric_info.at(m).value("what", "");
+    html += "<h3>" + m + " <small>(" + t.better + " is better)</small></h3><p>" + escape(what) + "</p>" + table_html(t) + "\n";
+    md += "### " + m + " (" + t.better + " is better)\n\n" + table_markdown(t) + "\n";
+    tex += table_latex(t) + "\n";
+  }
+
+  html += "<h2>Rollouts</h2><p>Rollout " + std::to_string(o.rollout) + " of each method at t = ";
+  for (size_t i = 0; i < times.size(); ++i) html += (i ? ", " : "") + std::to_string(times[i]);
+  html += ".</p><table class=\"strips\">\n";
+  md += "## Rollouts\n\n";
+  std::vector<MediaTile> tiles;
+  for (size_t i = 0; i < shown.size(); ++i) {
+    const std::vector<uint8_t> png = strip_png(shown[i].clips, 0, times, scale);
+    std::string file = shown[i].label;
+    std::replace(file.begin(), file.end(), '/', '_');
+    write_file_atomic(out + "/strips/" + file + ".png", std::string(png.begin(), png.end()));
+    html += "<tr><td>" + escape(shown[i].label) + "</td><td><img alt=\"strip " + escape(shown[i].label) +
+            "\" src=\"data:image/png;base64," + base64(png) + "\"></td></tr>\n";
+    md += "`" + shown[i].label + "`\n\n![" + shown[i].label + "](strips/" + file + ".png)\n\n";
+    tiles.push_back({shown[i].label, &shown[i].clips});
+  }
+  html += "</table>\n";
+  if (!tiles.empty()) {
+    side_by_side_video(tiles, 0, scale, 8.0, out + "/video.webm");
+    const std::string video = read_file(out + "/video.webm");
+    html += "<h2>Video</h2><p>Every method beside the truth, rollout " + std::to_string(o.rollout) +
+            ", 8 frames per second.</p><video controls autoplay loop muted playsinline src=\"data:video/webm;base64," +
+            base64(std::vector<uint8_t>(video.begin(), video.end())) + "\"></video>\n";
+    md += "## Video\n\n[video.webm](video.webm): every method beside the truth.\n\n";
+  }
+
+  html += "<h2>Run</h2>\n";
+  for (const ReportRun& r : d.runs) {
+    nlohmann::json about = {{"run", r.dir},
+                            {"inputs", r.metrics["inputs"]},
+                            {"bootstrap", r.metrics["bootstrap"]},
+                            {"encoders", r.metrics["encoders"]},
+                            {"environment", r.metrics["environment"]},
+                            {"config", r.config}};
+    html += "<h3>" + escape(r.name) + "</h3><pre>" + escape(about.dump(2)) + "</pre>\n";
+  }
+  html += "</body></html>\n";
+
+  // The evaluation beside the report: one run's files, or every run's metrics under its name.
+  if (d.runs.size() == 1) {
+    write_file_atomic(out + "/curves.csv", read_file(d.runs.front().dir + "/curves.csv"));
+    write_file_atomic(out + "/metrics.json", read_file(d.runs.front().dir + "/metrics.json"));
+  } else {
+    nlohmann::json all = nlohmann::json::object();
+    std::string csv = "method,metric,t,mean,lo,hi\n";
+    for (const ReportRun& r : d.runs) all[r.name] = r.metrics;
+    for (const auto& [key, curve] : d.curves)
+      for (const CurvePoint& p : curve)
+        csv += key.first + "," + key.second + "," + std::to_string(p.t) + "," + std::to_string(p.mean) + "," +
+               std::to_string(p.lo) + "," + std::to_string(p.hi) + "\n";
+    write_file_atomic(out + "/metrics.json", all.dump(2) + "\n");
+    write_file_atomic(out + "/curves.csv", csv);
+  }
+  write_file_atomic(out + "/report.md", md);
+  write_file_atomic(out + "/table.tex", tex);
+  write_file_atomic(out + "/index.html", html);
+  fs::remove_all(work);
+  return out + "/index.html";
+}
+
+}  // namespace dfb

@@ -1,0 +1,44 @@
+// What a report is made of, read back from evaluated runs (dfbench evaluate's
+// metrics.json and curves.csv, and the rollout files they name). Several runs combine
+// into one report: their methods are labelled "<run>/<method>". Torch-free.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace dfb {
+
+struct CurvePoint {
+  int64_t t = 0;
+  double mean = 0, lo = 0, hi = 0;
+};
+
+struct ReportRun {
+  std::string dir, name;            // the run folder and its name (its basename)
+  nlohmann::json metrics;           // metrics.json
+  std::vector<std::string> samples; // rollout files, as metrics.json names them
+  nlohmann::json config;            // the first method's config.json (null when absent)
+};
+
+struct ReportData {
+  std::vector<ReportRun> runs;
+  int64_t context = 0, t_train = 0, length = 0;
+  std::vector<std::string> sets;                // method labels, then "truth" (one per run when several)
+  std::vector<std::string> metrics;             // metric names present, catalogue order
+  // (set label, metric) → the curve over t
+  std::map<std::pair<std::string, std::string>, std::vector<CurvePoint>> curves;
+  // metric → set label → that set's summaries (metrics.json's methods.<m>)
+  std::map<std::string, std::map<std::string, nlohmann::json>> summaries;
+  std::map<std::string, nlohmann::json> metric_info;  // metric → version, better, unit, what
+};
+
+// Reads RUN/metrics.json and RUN/curves.csv of each run; throws dfb::Error naming the file
+// (missing: "run `dfbench evaluate` or `dfbench reproduce` first").
+ReportData read_report_data(const std::vector<std::string>& run_dirs);
+
+// The label of `set` of run `run` in a report of `runs` runs.
+std::string set_label(const ReportRun& run, const std::string& set, size_t runs);
+
+}  // namespace dfb
