@@ -60,7 +60,9 @@ void side_by_side_video(const std::vector<MediaTile>& tiles, int64_t rollout, in
     for (size_t k = 0; k < tiles.size(); ++k) {
       const Clips& c = *tiles[k].clips;
       const int x = static_cast<int>(k) * (w + gap);
-      frame_bgr(c, rollout, std::min(t, c.length - 1), scale).copyTo(canvas(cv::Rect(x, label_h, w, h)));
+      cv::Mat tile = frame_bgr(c, rollout, std::min(t, c.length - 1), scale);
+      if (tile.cols != w || tile.rows != h) cv::resize(tile, tile, cv::Size(w, h), 0, 0, cv::INTER_NEAREST);  // other runs' sizes
+      tile.copyTo(canvas(cv::Rect(x, label_h, w, h)));
       std::string label = tiles[k].label.substr(0, static_cast<size_t>(std::max(4, w / 7)));
       cv::putText(canvas, label, cv::Point(x + 2, 13), cv::FONT_HERSHEY_PLAIN, 0.9, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
     }
