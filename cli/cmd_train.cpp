@@ -1,5 +1,6 @@
 // dfbench train | sample: train a config into a run folder; roll a run out into a rollout file.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -49,9 +50,10 @@ void add_train(CLI::App& app) {
     o.resume = a->resume;
     o.stop_after = a->stop_after;
     TrainSummary s = train_run(config, a->out, o);
-    std::printf("trained %s: steps %lld -> %lld in %s, loss %.4f, checkpoint %s\n", config.name.c_str(),
-                static_cast<long long>(s.start_step), static_cast<long long>(s.end_step),
-                format_seconds(s.seconds).c_str(), s.last_loss, s.checkpoint.c_str());
+    std::printf("trained %s: steps %lld -> %lld in %s (%.1f%% of it waiting for data), loss %.4f, checkpoint %s\n",
+                config.name.c_str(), static_cast<long long>(s.start_step), static_cast<long long>(s.end_step),
+                format_seconds(s.seconds).c_str(), 100.0 * s.data_wait_seconds / std::max(s.seconds, 1e-9),
+                s.last_loss, s.checkpoint.c_str());
   });
 }
 

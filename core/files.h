@@ -12,5 +12,8 @@ void write_file_atomic(const std::string& path, const std::string& content);
 std::string read_file(const std::string& path);
 // Creates the directory and its parents; throws dfb::Error naming it on failure.
 void make_dirs(const std::string& path);
+// Deletes the temporary files ("<name>.tmp-<pid>") that a killed process left under `dir`
+// (recursively), those whose process is gone; returns how many.
+int remove_stale_temporaries(const std::string& dir);
 
 }  // namespace dfb

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <mutex>
 #include <utility>
 
 #include "core/error.h"
@@ -30,6 +31,17 @@ void quiet_hdf5() {
   (void)thread;
 }
 // Also at start-up, so that it comes before HDF5 calls made elsewhere.
+// HDF5 as Debian builds it is not thread-safe: every entry point holds this lock, so a
+// background reader (the training data prefetcher) and the main thread (checkpoints) can
+// both use it.
+std::recursive_mutex& hdf5_mutex() {
+  static std::recursive_mutex m;
+  return m;
+}
+struct HdfLock {
+  std::lock_guard<std::recursive_mutex> guard{hdf5_mutex()};
+};
+
 const bool kQuietAtStartUp = (quiet_hdf5(), true);
 
 // Owns an hid_t and closes it with the matching H5?close.
@@ -221,6 +233,7 @@ struct Writer::Impl {
 };
 
 Writer::Writer(const std::string& path) : impl_(std::make_unique<Impl>()), path_(path) {
+  const HdfLock lock;
   quiet_hdf5();
   impl_->path = path;
   impl_->tmp = path + ".tmp-" + std::to_string(static_cast<long>(getpid()));
@@ -240,6 +253,7 @@ Writer::~Writer() {
 
 void Writer::write(const std::string& name, DType type, const void* data, const std::vector<int64_t>& shape,
                    const std::vector<int64_t>& chunk, int deflate) {
+  const HdfLock lock;
   Impl& im = *impl_;
   im.check_open();
   // Bad arguments are caller bugs: they throw but leave the file usable.
@@ -267,6 +281,7 @@ void Writer::write(const std::string& name, DType type, const void* data, const 
 }
 
 void Writer::attr(const std::string& object, const std::string& key, const std::string& value) {
+  const HdfLock lock;
   Handle str(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(str.get(), H5T_VARIABLE);
   H5Tset_cset(str.get(), H5T_CSET_UTF8);
@@ -275,14 +290,17 @@ void Writer::attr(const std::string& object, const std::string& key, const std::
 }
 
 void Writer::attr(const std::string& object, const std::string& key, int64_t value) {
+  const HdfLock lock;
   impl_->attr(object, key, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
 }
 
 void Writer::attr(const std::string& object, const std::string& key, double value) {
+  const HdfLock lock;
   impl_->attr(object, key, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
 }
 
 void Writer::commit() {
+  const HdfLock lock;
   Impl& im = *impl_;
   im.check_open();
   if (H5Fflush(im.file.get(), H5F_SCOPE_GLOBAL) < 0 || !im.file.reset()) im.fail(hdf5_detail());
@@ -329,6 +347,7 @@ struct Reader::Impl {
 };
 
 Reader::Reader(const std::string& path) : impl_(std::make_unique<Impl>()), path_(path) {
+  const HdfLock lock;
   quiet_hdf5();
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) throw Error("no such file: " + path);
@@ -339,10 +358,14 @@ Reader::Reader(const std::string& path) : impl_(std::make_unique<Impl>()), path_
   }
 }
 
-Reader::~Reader() = default;
+Reader::~Reader() {
+  const HdfLock lock;
+  impl_.reset();  // its handles close under the lock
+}
 
 // Every Reader method passes through here (or the constructor).
 bool Reader::exists(const std::string& name) const {
+  const HdfLock lock;
   quiet_hdf5();
   if (name == "/") return true;
   if (name.empty()) return false;
@@ -366,6 +389,7 @@ bool Reader::exists(const std::string& name) const {
 }
 
 bool Reader::is_dataset(const std::string& name) const {
+  const HdfLock lock;
   if (!exists(name)) return false;
   Handle obj(H5Oopen(impl_->file.get(), name.c_str(), H5P_DEFAULT), H5Oclose);
   H5Eclear2(H5E_DEFAULT);
@@ -373,6 +397,7 @@ bool Reader::is_dataset(const std::string& name) const {
 }
 
 std::vector<std::string> Reader::list(const std::string& group) const {
+  const HdfLock lock;
   Handle g;
   if (exists(group)) g = Handle(H5Gopen2(impl_->file.get(), group.c_str(), H5P_DEFAULT), H5Gclose);
   H5Eclear2(H5E_DEFAULT);
@@ -393,6 +418,7 @@ std::vector<std::string> Reader::list(const std::string& group) const {
 }
 
 std::vector<int64_t> Reader::shape(const std::string& name) const {
+  const HdfLock lock;
   Handle ds = impl_->dataset(*this, name);
   Handle space(H5Dget_space(ds.get()), H5Sclose);
   int rank = space.ok() ? H5Sget_simple_extent_ndims(space.get()) : -1;
@@ -403,6 +429,7 @@ std::vector<int64_t> Reader::shape(const std::string& name) const {
 }
 
 DType Reader::dtype(const std::string& name) const {
+  const HdfLock lock;
   Handle ds = impl_->dataset(*this, name);
   Handle type(H5Dget_type(ds.get()), H5Tclose);
   H5T_class_t c = H5Tget_class(type.get());
@@ -416,6 +443,7 @@ DType Reader::dtype(const std::string& name) const {
 }
 
 void Reader::read(const std::string& name, DType type, void* out) const {
+  const HdfLock lock;
   Handle ds = impl_->dataset(*this, name);
   Handle space(H5Dget_space(ds.get()), H5Sclose);
   if (H5Sget_simple_extent_npoints(space.get()) == 0) return;
@@ -433,14 +461,17 @@ std::vector<T> read_all(const Reader& r, const std::string& name, DType type) {
 }  // namespace
 
 std::vector<uint8_t> Reader::read_u8(const std::string& name) const {
+  const HdfLock lock;
   return read_all<uint8_t>(*this, name, DType::kU8);
 }
 std::vector<float> Reader::read_f32(const std::string& name) const { return read_all<float>(*this, name, DType::kF32); }
 std::vector<int64_t> Reader::read_i64(const std::string& name) const {
+  const HdfLock lock;
   return read_all<int64_t>(*this, name, DType::kI64);
 }
 
 void Reader::read_rows(const std::string& name, DType type, int64_t first, int64_t count, void* out) const {
+  const HdfLock lock;
   std::vector<int64_t> dims = shape(name);
   if (dims.empty()) throw Error(path_ + ": dataset '" + name + "' is a scalar; it has no rows");
   if (first < 0 || count < 0 || first > dims[0] - count)
@@ -459,6 +490,7 @@ void Reader::read_rows(const std::string& name, DType type, int64_t first, int64
 }
 
 bool Reader::has_attr(const std::string& object, const std::string& key) const {
+  const HdfLock lock;
   if (!exists(object)) return false;
   Handle obj(H5Oopen(impl_->file.get(), object.c_str(), H5P_DEFAULT), H5Oclose);
   bool found = obj.ok() && H5Aexists(obj.get(), key.c_str()) > 0;
@@ -467,6 +499,7 @@ bool Reader::has_attr(const std::string& object, const std::string& key) const {
 }
 
 std::string Reader::attr_string(const std::string& object, const std::string& key) const {
+  const HdfLock lock;
   Handle attr = impl_->attribute(*this, object, key);
   Handle type(H5Aget_type(attr.get()), H5Tclose);
   if (H5Tget_class(type.get()) != H5T_STRING)
@@ -505,6 +538,7 @@ H5T_class_t numeric_class(hid_t attr, const std::string& where) {
 }  // namespace
 
 int64_t Reader::attr_int(const std::string& object, const std::string& key) const {
+  const HdfLock lock;
   Handle attr = impl_->attribute(*this, object, key);
   const std::string where = path_ + ": attribute '" + key + "' of '" + object + "'";
   if (numeric_class(attr.get(), where) == H5T_FLOAT) {
@@ -520,6 +554,7 @@ int64_t Reader::attr_int(const std::string& object, const std::string& key) cons
 }
 
 double Reader::attr_double(const std::string& object, const std::string& key) const {
+  const HdfLock lock;
   Handle attr = impl_->attribute(*this, object, key);
   const std::string where = path_ + ": attribute '" + key + "' of '" + object + "'";
   numeric_class(attr.get(), where);

@@ -30,7 +30,7 @@ void read_data(JsonReader& r, DataConfig& d, DataShape& shape) {
   // a train_file decides the frame shape.
   JsonReader options = r.child("options");
   if (const auto* entry = Registry<DatasetFactory>::instance().find(d.dataset)) {
-    Clips probe = entry->factory.make(options, 1, 1, d.seed);
+    Clips probe = entry->factory.make(options, 1, 1, d.seed, "train");
     if (probe.count == 1) shape = {probe.channels, probe.height};
   } else {
     r.check(false, "dataset", unknown_name_message("dataset", d.dataset, Registry<DatasetFactory>::instance().names()));
@@ -184,7 +184,8 @@ RunConfig parse_run_config(const nlohmann::json& json, const std::string& source
   c.resolved = nlohmann::json::object();
   JsonReader r(json, "", errors);
   r.record_into(c.resolved);
-  r.get("name", c.name).get("seed", c.seed).get("device", c.device).get("threads", c.threads);
+  r.get("name", c.name).get("seed", c.seed).get("seeds", c.seeds).get("device", c.device).get("threads", c.threads);
+  r.check(c.seeds >= 1, "seeds", "must be >= 1");
   r.check(c.device == "cpu" || c.device.rfind("cuda", 0) == 0, "device", "must be cpu or cuda[:N]");
   r.check(c.threads >= 0, "threads", "must be >= 0 (0 = all cores)");
   DataShape shape;
@@ -262,7 +263,7 @@ DataShape data_shape(const RunConfig& config) {
   }
   ConfigErrors errors;
   JsonReader r(config.data.options, "data.options", errors);
-  Clips probe = Registry<DatasetFactory>::instance().get(config.data.dataset).factory.make(r, 1, 1, config.data.seed);
+  Clips probe = Registry<DatasetFactory>::instance().get(config.data.dataset).factory.make(r, 1, 1, config.data.seed, "train");
   errors.throw_if_any("config");
   return {probe.channels, probe.height};
 }

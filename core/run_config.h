@@ -1,5 +1,5 @@
 // The run configuration: one JSON object, read strictly (DESIGN §7 config.json).
-// Sections: name, seed, device, threads, data, diffusion, backbone, method, methods, train, sample, evaluate.
+// Sections: name, seed, seeds, device, threads, data, diffusion, backbone, method, methods, train, sample, evaluate.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
@@ -55,6 +55,7 @@ struct EvaluateConfig {
 struct RunConfig {
   std::string name = "run";
   uint64_t seed = 0;
+  int64_t seeds = 1;    // reproduce: training seeds per method (seed, seed + 1, ...)
   std::string device = "cpu";
   int64_t threads = 0;  // 0 = all cores
   DataConfig data;

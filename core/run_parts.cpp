@@ -1,5 +1,7 @@
 #include "core/run_parts.h"
 
+#include "datasets/clip_stream.h"
+
 #include <torch/torch.h>
 
 #include <ctime>
@@ -35,7 +37,7 @@ namespace {
 Clips generate(const RunConfig& config, int64_t count, int64_t length, uint64_t seed, const char* split) {
   ConfigErrors errors;
   JsonReader r(config.data.options, "data.options", errors);
-  Clips c = Registry<DatasetFactory>::instance().get(config.data.dataset).factory.make(r, count, length, seed);
+  Clips c = Registry<DatasetFactory>::instance().get(config.data.dataset).factory.make(r, count, length, seed, split);
   errors.throw_if_any("config");
   c.split = split;
   return c;
@@ -62,6 +64,15 @@ Clips load_train_clips(const RunConfig& config) {
     throw Error(config.data.train_file + ": clips have " + std::to_string(c.length) + " frames, train.frames needs " +
                 std::to_string(config.train.frames));
   return c;
+}
+
+std::unique_ptr<ClipSource> open_train_source(const RunConfig& config) {
+  if (config.data.train_file.empty()) return clips_in_memory(load_train_clips(config));
+  std::unique_ptr<ClipSource> s = open_clip_file(config.data.train_file);
+  if (s->height != s->width)
+    throw Error(config.data.train_file + ": frames must be square, got " + std::to_string(s->height) + "x" +
+                std::to_string(s->width));
+  return s;
 }
 
 Clips load_eval_clips(const RunConfig& config, int64_t count, int64_t length) {

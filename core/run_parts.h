@@ -13,12 +13,16 @@
 
 namespace dfb {
 
+class ClipSource;
+
 std::unique_ptr<Method> build_method(const RunConfig& config);
 // The backbone with its window = train.frames and causal as the method needs.
 Backbone build_backbone(const RunConfig& config);
 
 // Training clips: the train_file, or the procedural dataset (split "train", data.seed).
 Clips load_train_clips(const RunConfig& config);
+// The training clips by index: a dataset file streamed clip by clip, or the generated clips.
+std::unique_ptr<ClipSource> open_train_source(const RunConfig& config);
 // `count` evaluation clips of `length` frames: the first of eval_file (an error when it
 // has too few or too short clips), or the procedural dataset with a seed of its own.
 Clips load_eval_clips(const RunConfig& config, int64_t count, int64_t length);

@@ -104,6 +104,7 @@ void write_rollout_file(const std::string& path, const SampleResult& r) {
   w.attr(r.method, "steps", r.steps);
   w.attr(r.method, "eta", r.eta);
   if (!r.config_json.empty()) w.attr(r.method, "config", r.config_json);
+  if (!r.stage_key.empty()) w.attr(r.method, "stage_key", r.stage_key);
   w.attr("truth", "source", r.truth.source);
   w.commit();
 }
@@ -128,6 +129,7 @@ SampleResult read_rollout_file(const std::string& path) {
   if (r.method.empty()) throw Error(path + ": holds no method group");
   r.generated = read_frames(f, r.method + "/frames");
   if (f.has_attr(r.method, "config")) r.config_json = f.attr_string(r.method, "config");
+  if (f.has_attr(r.method, "stage_key")) r.stage_key = f.attr_string(r.method, "stage_key");
   r.truth = read_frames(f, "truth/frames");
   if (f.is_dataset("truth/states")) {
     std::vector<int64_t> s = f.shape("truth/states");

@@ -30,6 +30,7 @@ struct SampleResult {
   int64_t steps = 0;        // sampling steps and DDIM η the rollouts were made with (0 when unknown)
   double eta = 0;
   std::string config_json;  // the run's resolved config ("" when unknown)
+  std::string stage_key;    // reproduce's key of what made these rollouts ("" outside reproduce)
   Clips generated, truth;
   int64_t backbone_calls = 0;
 };

@@ -18,6 +18,7 @@
 #include "core/optim.h"
 #include "core/progress.h"
 #include "core/run_parts.h"
+#include "datasets/clip_stream.h"
 
 namespace dfb {
 namespace fs = std::filesystem;
@@ -55,17 +56,23 @@ void truncate_log(const std::string& path, int64_t step) {
   write_file_atomic(path, kept);
 }
 
-// A batch of training windows: clip index and start offset drawn from `gen`.
-torch::Tensor draw_batch(const torch::Tensor& frames_u8, int64_t batch, int64_t window, at::Generator& gen) {
-  const int64_t n = frames_u8.size(0), length = frames_u8.size(1);
+// The windows of a batch: clip index and start offset drawn from `gen` (the same draws
+// whether the data reader or the training step makes them).
+std::vector<ClipWindow> draw_windows(int64_t n, int64_t length, int64_t batch, int64_t window, at::Generator& gen) {
   torch::Tensor idx = torch::randint(0, n, {batch}, gen, torch::kLong);
   torch::Tensor off = torch::randint(0, length - window + 1, {batch}, gen, torch::kLong);
-  std::vector<torch::Tensor> clips;
-  for (int64_t b = 0; b < batch; ++b) {
-    const int64_t i = idx[b].item<int64_t>(), o = off[b].item<int64_t>();
-    clips.push_back(frames_u8[i].slice(0, o, o + window));
-  }
-  return torch::stack(clips).permute({0, 1, 4, 2, 3}).to(torch::kFloat32).div(127.5).sub(1.0);
+  std::vector<ClipWindow> w(static_cast<size_t>(batch));
+  for (int64_t b = 0; b < batch; ++b) w[b] = {idx[b].item<int64_t>(), off[b].item<int64_t>()};
+  return w;
+}
+
+// uint8 [B, T, H, W, C] → float [B, T, C, H, W] in [−1, 1].
+torch::Tensor batch_tensor(std::vector<uint8_t>& bytes, int64_t batch, int64_t window, const ClipSource& s) {
+  return torch::from_blob(bytes.data(), {batch, window, s.height, s.width, s.channels}, torch::kUInt8)
+      .permute({0, 1, 4, 2, 3})
+      .to(torch::kFloat32)
+      .div(127.5)
+      .sub(1.0);
 }
 
 }  // namespace
@@ -93,19 +100,17 @@ TrainSummary train_run(const RunConfig& config, const std::string& run_dir, cons
   if (!options.resume && !latest.empty())
     throw Error("'" + run_dir + "' already holds a training run (" + latest +
                 "); pass --resume to continue it, or choose another --out");
+  if (options.resume) remove_stale_temporaries(run_dir);  // what a killed run left half-written
   if (options.resume && latest.empty() && !fs::exists(config_path))
     throw Error("nothing to resume in '" + run_dir + "' (no checkpoint); start it without --resume");
   const std::string config_text = config.resolved.dump(2) + "\n";
   if (!options.resume || !fs::exists(config_path)) write_file_atomic(config_path, config_text);
   write_file_atomic((fs::path(run_dir) / "env.json").string(), environment_json(config.device).dump(2) + "\n");
 
-  // Data: the whole training set as uint8 in memory.
-  const Clips clips = load_train_clips(config);
-  torch::Tensor frames_u8 = torch::from_blob(const_cast<uint8_t*>(clips.frames.data()),
-                                             {clips.count, clips.length, clips.height, clips.width, clips.channels},
-                                             torch::kUInt8);
-  if (clips.length < tc.frames)
-    throw Error("training clips have " + std::to_string(clips.length) + " frames; train.frames is " +
+  // Data: clips read by index (a dataset file is streamed, never loaded whole).
+  const std::unique_ptr<ClipSource> source = open_train_source(config);
+  if (source->length < tc.frames)
+    throw Error("training clips have " + std::to_string(source->length) + " frames; train.frames is " +
                 std::to_string(tc.frames));
 
   const Diffusion diffusion(config.diffusion);
@@ -170,9 +175,19 @@ TrainSummary train_run(const RunConfig& config, const std::string& run_dir, cons
   auto interval_start = std::chrono::steady_clock::now();
   const int64_t stop_at = options.stop_after >= 0 ? std::min(tc.steps, step + options.stop_after) : tc.steps;
   model->train();
+  // The batches of the coming steps are read on a background thread while this one computes.
+  BatchPrefetcher data(
+      *source, tc.frames,
+      [&](int64_t s) {
+        at::Generator g = make_generator(step_seed(config.seed, s));
+        return draw_windows(source->count, source->length, tc.batch, tc.frames, g);
+      },
+      step, stop_at);
   for (; step < stop_at; ++step) {
     at::Generator gen = make_generator(step_seed(config.seed, step));
-    torch::Tensor x0 = draw_batch(frames_u8, tc.batch, tc.frames, gen).to(device);
+    draw_windows(source->count, source->length, tc.batch, tc.frames, gen);  // `gen` continues past the reader's draws
+    std::vector<uint8_t> bytes = data.take(step);
+    torch::Tensor x0 = batch_tensor(bytes, tc.batch, tc.frames, *source).to(device);
     torch::Tensor loss = training_loss(*model, *method, diffusion, x0, gen);
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value))
@@ -209,9 +224,15 @@ TrainSummary train_run(const RunConfig& config, const std::string& run_dir, cons
       progress.update(done, status);
     }
   }
-  if (!options.quiet) progress.finish("loss " + std::to_string(summary.last_loss));
   summary.end_step = step;
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  summary.data_wait_seconds = data.waited_seconds();
+  if (!options.quiet) {
+    char status[96];
+    std::snprintf(status, sizeof status, "loss %.6f, waited for data %.1f%% of the time", summary.last_loss,
+                  100.0 * summary.data_wait_seconds / std::max(summary.seconds, 1e-9));
+    progress.finish(status);
+  }
   return summary;
 }
 

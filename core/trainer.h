@@ -20,6 +20,7 @@ struct TrainSummary {
   int64_t start_step = 0, end_step = 0;
   double last_loss = 0;  // mean loss of the last logging interval
   double seconds = 0;
+  double data_wait_seconds = 0;  // time the steps waited for the data reader
   std::string checkpoint;  // the checkpoint written last
 };
 

@@ -98,6 +98,8 @@ class UNet3d : public BackboneImpl {
     norm_out_ = register_module("norm_out", torch::nn::GroupNorm(o.groups, ch));
     conv_out_ = register_module("conv_out", conv3x3(ch, shape.channels));
     zero_init(conv_out_);
+    for (auto& p : parameters())
+      if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
   }
 
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& levels) override {
@@ -142,7 +144,7 @@ class UNet3d : public BackboneImpl {
       return m->forward(in, b, t, causal, mode, kv);
     };
     torch::Tensor emb = level_mlp_->forward(level_features(levels.reshape({-1}).to(x.dtype()), o_.base));
-    torch::Tensor h = conv_in_(x.reshape({b * t, c, hh, ww}));
+    torch::Tensor h = conv_in_(x.reshape({b * t, c, hh, ww}).contiguous(at::MemoryFormat::ChannelsLast));
     std::vector<torch::Tensor> skips = {h};
     const int64_t levels_n = static_cast<int64_t>(o_.mults.size());
     size_t r = 0;

@@ -8,7 +8,7 @@
 namespace dfb {
 namespace {
 
-Clips make(JsonReader& r, int64_t count, int64_t length, uint64_t seed) {
+Clips make(JsonReader& r, int64_t count, int64_t length, uint64_t seed, const std::string& /*split: procedural*/) {
   BouncingShapesOptions o;
   r.get("size", o.size)
       .get("objects", o.objects)

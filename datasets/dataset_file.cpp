@@ -37,7 +37,7 @@ std::string optional_string(const h5::Reader& r, const std::string& key) {
 
 }  // namespace
 
-void write_dataset_file(const std::string& path, const Clips& clips) {
+void write_dataset_file(const std::string& path, const Clips& clips, const std::function<void(h5::Writer&)>& extra) {
   check_clips(path, clips);
   const int64_t n = clips.count, l = clips.length, k = clips.objects;
   h5::Writer w(path);
@@ -52,6 +52,7 @@ void write_dataset_file(const std::string& path, const Clips& clips) {
   w.attr("/", "split", clips.split);
   w.attr("/", "fps", clips.fps);
   w.attr("/", "generator", clips.generator_json);
+  if (extra) extra(w);
   w.commit();
 }
 

@@ -4,6 +4,7 @@
 //   /colors  uint8 [N, K, 3]        object colours, where known
 //   attributes on "/": schema_version (int, = kDatasetSchemaVersion), source, split, fps, generator (JSON text)
 #pragma once
+#include <functional>
 #include <string>
 
 #include "core/h5.h"
@@ -13,8 +14,10 @@ namespace dfb {
 
 constexpr int64_t kDatasetSchemaVersion = 1;
 
-// Atomic: written to a temporary file and renamed.
-void write_dataset_file(const std::string& path, const Clips& clips);
+// Atomic: written to a temporary file and renamed. `extra` may add datasets and attributes
+// of its own (e.g. an import's per-clip provenance) before the file is committed.
+void write_dataset_file(const std::string& path, const Clips& clips,
+                        const std::function<void(h5::Writer&)>& extra = {});
 
 // The layout of a uint8 [N, L, H, W, C] frames dataset (C = 1 or 3) as a Clips without
 // pixels; throws dfb::Error naming the file and the dataset when it is wrong.

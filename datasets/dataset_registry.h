@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "datasets/clips.h"
 
@@ -13,9 +14,10 @@ class JsonReader;
 struct DatasetFactory {
   static constexpr const char* kKind = "dataset";
   // Reads the dataset's options strictly from `options` (and finishes it), then makes
-  // `count` clips of `length` frames from `seed`. With errors in the options it reports
-  // them through the reader and returns empty Clips.
-  std::function<Clips(JsonReader& options, int64_t count, int64_t length, uint64_t seed)> make;
+  // `count` clips of `length` frames from `seed`, of `split` ("train" or "eval": datasets
+  // drawn from a fixed collection take their items from its matching part). With errors
+  // in the options it reports them through the reader and returns empty Clips.
+  std::function<Clips(JsonReader& options, int64_t count, int64_t length, uint64_t seed, const std::string& split)> make;
 };
 
 }  // namespace dfb

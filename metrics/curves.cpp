@@ -6,19 +6,13 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/rng.h"
 
 namespace dfb {
 
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 double quantile(const std::vector<double>& sorted, double q) {
   const double pos = q * static_cast<double>(sorted.size() - 1);
@@ -48,6 +42,22 @@ std::vector<std::vector<int64_t>> bootstrap_picks(int64_t rollouts, const Bootst
     for (int64_t i = 0; i < rollouts; ++i)
       picks[r][i] = static_cast<int64_t>(splitmix64(state) % static_cast<uint64_t>(rollouts));
   return picks;
+}
+
+std::vector<std::vector<int64_t>> grouped_picks(const std::vector<std::vector<int64_t>>& picks, int64_t groups,
+                                                const BootstrapOptions& o) {
+  if (groups < 1) throw Error("bootstrap: needs at least one group");
+  if (groups == 1 || picks.empty()) return picks;
+  const int64_t n = static_cast<int64_t>(picks[0].size());
+  std::vector<std::vector<int64_t>> out(picks.size(), std::vector<int64_t>(static_cast<size_t>(groups * n)));
+  for (int64_t i = 0; i < groups * n; ++i) out[0][i] = i;
+  uint64_t state = o.seed ^ 0x5eed5eedull;
+  for (size_t r = 1; r < picks.size(); ++r)
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t group = static_cast<int64_t>(splitmix64(state) % static_cast<uint64_t>(groups));
+      for (int64_t i = 0; i < n; ++i) out[r][g * n + i] = group * n + picks[r][i];
+    }
+  return out;
 }
 
 Interval interval_of(const std::vector<double>& per_resample, double level, IntervalKind kind) {

@@ -25,6 +25,14 @@ struct BootstrapOptions {
 // (splitmix64 from the seed: the same on every platform).
 std::vector<std::vector<int64_t>> bootstrap_picks(int64_t rollouts, const BootstrapOptions& options);
 
+// Picks over `groups` sets of rollouts of the same clips (a method's seeds), rollout i of group
+// g being index g·rollouts + i: row 0 is the identity over all of them; row r draws `groups`
+// groups with replacement (its own seeded stream) and takes from each the clips of picks[r].
+// Seeds and clips are resampled as the two crossed factors they are, and clips stay paired
+// with the other methods' resamples. groups == 1 returns `picks`.
+std::vector<std::vector<int64_t>> grouped_picks(const std::vector<std::vector<int64_t>>& picks, int64_t groups,
+                                                const BootstrapOptions& options);
+
 struct Interval {
   double mean = 0, lo = 0, hi = 0;  // value on all rollouts, and the bootstrap interval (NaN if undefined)
 };

@@ -10,6 +10,7 @@
 
 #include "core/compat.h"
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/h5.h"
 #include "core/optim.h"
 #include "core/progress.h"
@@ -40,12 +41,6 @@ torch::nn::ConvTranspose2dOptions up(int64_t in, int64_t out) {
 torch::Tensor to_input(const uint8_t* frames, int64_t n, int64_t h, int64_t w, int64_t c) {
   const torch::Tensor raw = torch::from_blob(const_cast<uint8_t*>(frames), {n, h, w, c}, torch::kUInt8);
   return raw.permute({0, 3, 1, 2}).to(torch::kFloat32).div(255.0).sub(0.5).contiguous();
-}
-
-uint64_t fnv1a(uint64_t h, const void* data, size_t bytes) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  for (size_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
 }
 
 }  // namespace
@@ -110,15 +105,13 @@ void FrameEncoder::rehash() {
                 static_cast<long long>(kEncoderVersion), static_cast<long long>(info_.height),
                 static_cast<long long>(info_.width), static_cast<long long>(info_.channels),
                 static_cast<long long>(info_.options.dim), static_cast<long long>(info_.options.base));
-  uint64_t h = fnv1a(14695981039346656037ull, arch, std::strlen(arch));
+  uint64_t h = fnv1a(kFnvOffset, arch, std::strlen(arch));
   for (const auto& p : net_->encoder->named_parameters()) {
     const torch::Tensor t = p.value().detach().to(torch::kFloat32).contiguous();
     h = fnv1a(h, p.key().data(), p.key().size());
     h = fnv1a(h, t.data_ptr<float>(), static_cast<size_t>(t.numel()) * sizeof(float));
   }
-  char hex[32];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  info_.hash = std::string("fnv1a64:") + hex;
+  info_.hash = fnv1a_text(h);
 }
 
 FrameEncoder FrameEncoder::random(int64_t height, int64_t width, int64_t channels, const EncoderOptions& options,

@@ -32,10 +32,11 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr const char* kTruth = "truth";
 
-// The rollouts of every file: methods by name (unique across files), one shared truth.
+// The rollouts of every file: methods by name, one shared truth. A method found in several
+// files (its seeds, from reproduce --seeds) is pooled: its rollouts are all of theirs.
 struct Inputs {
   std::vector<RolloutFile> files;
-  std::vector<std::pair<std::string, size_t>> methods;  // name, index into files
+  std::vector<std::pair<std::string, std::vector<size_t>>> methods;  // name, indices into files
   const Clips& truth() const { return files.front().truth; }
   int64_t context() const { return files.front().context; }
 };
@@ -43,17 +44,25 @@ struct Inputs {
 Inputs open_inputs(const EvaluateOptions& o) {
   if (o.samples.empty()) throw Error("evaluate: no rollout file given (--samples FILE.h5)");
   Inputs in;
-  std::map<std::string, std::string> seen;
+  std::map<std::string, size_t> seen;  // method -> index into in.methods
   for (const std::string& path : o.samples) {
     in.files.push_back(open_rollout_file(path));
     const RolloutFile& f = in.files.back(), &first = in.files.front();
-    if (f.context != first.context || f.t_train != first.t_train || f.truth.frames != first.truth.frames)
+    if (f.context != first.context || f.t_train != first.t_train || f.truth.frames.size() != first.truth.frames.size())
       throw Error(path + ": its truth, context or t_train differ from " + first.path +
                   "'s; files evaluated together must continue the same clips");
     for (const std::string& m : f.methods) {
-      if (seen.count(m)) throw Error("method '" + m + "' is in both " + seen[m] + " and " + path);
-      seen[m] = path;
-      in.methods.emplace_back(m, in.files.size() - 1);
+      if (!seen.count(m)) {
+        seen[m] = in.methods.size();
+        in.methods.push_back({m, {in.files.size() - 1}});
+        continue;
+      }
+      const RolloutFile& other = in.files[in.methods[seen[m]].second.front()];
+      if (f.truth.frames != other.truth.frames)
+        throw Error("method '" + m + "' is in both " + other.path + " and " + path +
+                    " with different truth clips; files of one method are pooled as its seeds only when they "
+                    "continue the same clips");
+      in.methods[seen[m]].second.push_back(in.files.size() - 1);
     }
   }
   if (o.t_train > 0)
@@ -62,6 +71,19 @@ Inputs open_inputs(const EvaluateOptions& o) {
     throw Error(in.files.front().path + ": the t_train attribute is missing; it sets the windows of the summaries "
                 "(give it with --t-train)");
   return in;
+}
+
+// Clips one after the other (a method's seeds; the truth repeated to match them).
+Clips concat_clips(const std::vector<const Clips*>& parts) {
+  Clips out = *parts.front();
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const Clips& p = *parts[i];
+    out.count += p.count;
+    out.frames.insert(out.frames.end(), p.frames.begin(), p.frames.end());
+    out.states.insert(out.states.end(), p.states.begin(), p.states.end());
+    out.colors.insert(out.colors.end(), p.colors.begin(), p.colors.end());
+  }
+  return out;
 }
 
 // Real frames for the references: a dataset file, or the truth frames of the rollout files.
@@ -297,20 +319,41 @@ Evaluation evaluate_rollouts(const EvaluateOptions& o) {
   for (const auto& m : in.methods) sets.push_back(m.first);
   std::map<std::string, std::map<std::string, MetricCurves>> results;  // metric -> set -> curves
   std::map<std::string, std::pair<double, double>> bands;
+  std::map<std::string, int64_t> seeds_of;  // set -> rollout files pooled (seeds)
   Progress progress("evaluate", static_cast<int64_t>(sets.size()), 0, o.quiet ? 1e9 : 10.0);
   for (size_t s = 0; s < sets.size(); ++s) {
     const std::string& name = sets[s];
     const bool is_truth = s == 0;
-    Clips frames_holder;
-    if (!is_truth) frames_holder = read_method_frames(in.files[in.methods[s - 1].second], name);
-    const Clips& video = is_truth ? truth : frames_holder;
+    const std::vector<size_t> no_files;
+    const std::vector<size_t>& files = is_truth ? no_files : in.methods[s - 1].second;
+    const int64_t groups = is_truth ? 1 : static_cast<int64_t>(files.size());
+    Clips video_holder, truth_holder;
+    if (!is_truth) {
+      std::vector<Clips> seeds;
+      for (size_t f : files) seeds.push_back(read_method_frames(in.files[f], name));
+      std::vector<const Clips*> parts;
+      for (const Clips& c : seeds) parts.push_back(&c);
+      video_holder = groups == 1 ? std::move(seeds.front()) : concat_clips(parts);
+      if (groups > 1) truth_holder = concat_clips(std::vector<const Clips*>(static_cast<size_t>(groups), &truth));
+    }
+    const Clips& video = is_truth ? truth : video_holder;
+    const Clips& against = groups > 1 ? truth_holder : truth;
+    const auto set_picks = grouped_picks(picks, groups, o.bootstrap);
+    torch::Tensor set_pick_tensor = pick_tensor;
+    if (groups > 1) {
+      set_pick_tensor = torch::empty({static_cast<int64_t>(set_picks.size()), groups * B}, torch::kInt64);
+      for (size_t r = 0; r < set_picks.size(); ++r)
+        std::memcpy(set_pick_tensor[r].data_ptr<int64_t>(), set_picks[r].data(),
+                    static_cast<size_t>(groups * B) * sizeof(int64_t));
+    }
+    seeds_of[name] = groups;
     std::map<std::string, Curves> curves;
     FrameValueRequest r = request;
     if (is_truth)
       for (const char* n : {"ssim", "psnr", "mse"}) r.metrics.erase(n);
-    for (auto& [metric, table] : frame_values(video, truth, context, r)) curves[metric] = mean_curves(table, picks);
+    for (auto& [metric, table] : frame_values(video, against, context, r)) curves[metric] = mean_curves(table, set_picks);
     for (const FrechetMetric& m : frechet)
-      frechet_curves(m, video, pick_tensor, context, w, (is_truth ? head.path + " /truth" : name), curves);
+      frechet_curves(m, video, set_pick_tensor, context, w, (is_truth ? head.path + " /truth" : name), curves);
     for (auto& [metric, c] : curves) {
       if (is_truth) {
         MetricCurves t = summarize_resamples(c, windows, 1, 0, o.bootstrap.level, kind(metric));
@@ -341,6 +384,8 @@ Evaluation evaluate_rollouts(const EvaluateOptions& o) {
        {"environment", environment_json("cpu")},
        {"methods", nlohmann::json::array()}};
   for (const auto& m : in.methods) j["methods"].push_back(m.first);
+  j["seeds"] = nlohmann::json::object();  // per method: rollout files pooled (1 unless reproduce --seeds)
+  for (const auto& m : in.methods) j["seeds"][m.first] = seeds_of[m.first];
   j["encoders"] = nlohmann::json::object();
   for (const FrechetMetric& m : frechet) j["encoders"][m.name] = m.encoder->info().to_json();
   j["metrics"] = nlohmann::json::object();

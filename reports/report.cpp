@@ -2,6 +2,7 @@
 #include "reports/report.h"
 
 #include <algorithm>
+#include <set>
 #include <cmath>
 #include <filesystem>
 
@@ -110,11 +111,13 @@ std::string build_report(const ReportOptions& o) {
   std::vector<Shown> shown;
   for (const ReportRun& run : d.runs) {
     std::string truth_file;
+    std::set<std::string> done;  // a method's other seeds (later files) are not shown again
     for (const std::string& s : run.samples) {
       const std::string path = find_samples(run, s);
       h5::Reader f(path);
       for (const std::string& g : f.list("/"))
-        if (g != "truth") shown.push_back({set_label(run, g, d.runs.size()), read_one(path, g, o.rollout)});
+        if (g != "truth" && done.insert(g).second)
+          shown.push_back({set_label(run, g, d.runs.size()), read_one(path, g, o.rollout)});
       truth_file = path;
     }
     if (!truth_file.empty()) shown.push_back({set_label(run, "truth", d.runs.size()), read_one(truth_file, "truth", o.rollout)});

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One command on a GPU machine with PyTorch 2.x: build dfbench against that PyTorch's
-# LibTorch (CUDA) and run the smoke preset on the GPU, timed.
+# LibTorch (CUDA) and run a preset on the GPU (standard unless DFB_PRESET names another), timed.
 #
 #   scripts/gpu.sh [extra dfbench reproduce arguments]
+#   DFB_PRESET=smoke scripts/gpu.sh
 #
 # The GPU machines have PyTorch, CUDA, CMake and ninja but none of dfbench's other
 # libraries and no network. Carry them as Debian packages unpacked into a folder
@@ -17,7 +18,7 @@ if [[ "${1:-}" == "--fetch-deps" ]]; then
   mkdir -p .deps && cd .deps
   pkgs=(libopencv-dev libopencv-core-dev libopencv-imgproc-dev libopencv-core406 libopencv-imgproc406
         libhdf5-dev libhdf5-103-1 libhdf5-cpp-103-1 libsz2 libaec0 libcurl3-gnutls
-        nlohmann-json3-dev libcli11-dev libgtest-dev libtbb12 libtbb-dev)
+        nlohmann-json3-dev libcli11-dev libgtest-dev libtbb12 libtbb-dev zlib1g-dev)
   apt-get download "${pkgs[@]}"
   for f in *.deb; do dpkg -x "$f" root; done
   echo "unpacked into .deps/root; carry .deps/root"
@@ -40,4 +41,5 @@ cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DDFB_TORCH_FROM_PYT
 cmake --build build-gpu -j "$(nproc)"
 echo "gpu.sh: build took $(( $(date +%s) - start )) s"
 build-gpu/dfbench ls >/dev/null
-time build-gpu/dfbench reproduce --preset smoke --device cuda --out runs/smoke-gpu "$@"
+preset="${DFB_PRESET:-standard}"
+time build-gpu/dfbench reproduce --preset "$preset" --device cuda --out "runs/$preset-gpu" "$@"

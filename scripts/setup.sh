@@ -5,6 +5,7 @@
 # and builds Release into build/ (dfbench, dfbench_tests, dfbench_bench).
 #
 #   scripts/setup.sh                 # packages + build
+#   scripts/setup.sh --real-data     # also opencv-doc (its example videos: the smoke-real preset) and ffmpeg
 #   DFB_SKIP_APT=1 scripts/setup.sh  # build only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,12 @@ PACKAGES=(
   libgtest-dev libbenchmark-dev
   gnuplot-nox                        # the report's charts
   chromium                           # scripts/check_report.sh: the report opened headless (tests)
+  zlib1g-dev dataset-fashion-mnist   # moving_fashion_mnist: the Fashion-MNIST idx files (gzip)
 )
+
+if [[ "${1:-}" == "--real-data" ]]; then
+  PACKAGES+=(opencv-doc ffmpeg)
+fi
 
 if [[ "${DFB_SKIP_APT:-0}" != 1 ]]; then
   missing=()

@@ -1,7 +1,9 @@
 // The real dfbench binary, end to end: data, validate, train, sample, resume after
 // SIGKILL, and bad input (one clear error line, a non-zero exit, nothing lost).
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -126,9 +128,118 @@ TEST(Cli, ReproduceRunsEveryMethodOnTheSameDataAndSkipsWhatIsDone) {
   ASSERT_EQ(resampled.code, 0) << resampled.err;
   EXPECT_NE(resampled.out.find("diffusion_forcing is trained"), std::string::npos) << resampled.out;
   EXPECT_NE(resampled.out.find("sample: wrote"), std::string::npos) << resampled.out;
-  // A training option: the trained run is not silently reused.
-  EXPECT_ONE_ERROR(dfbench("reproduce --preset tiny --out " + dir + " --methods teacher_forcing --set train.lr=0.01"),
-                   "trained with a different config (train differ");
+  // A training option: the run is trained again, and the one trained before is kept aside.
+  CliResult retrained = dfbench("reproduce --preset tiny --out " + dir + " --methods teacher_forcing --set train.lr=0.01");
+  ASSERT_EQ(retrained.code, 0) << retrained.err;
+  EXPECT_NE(retrained.out.find("was trained with another config or data; moved it to"), std::string::npos) << retrained.out;
+  EXPECT_EQ(nlohmann::json::parse(read_file(dir + "/teacher_forcing/config.json"))["train"]["lr"], 0.01);
+  int kept = 0;
+  for (const auto& e : fs::directory_iterator(dir + "/.replaced")) kept += fs::exists(e.path() / "config.json");
+  EXPECT_EQ(kept, 1);
+  EXPECT_NE(nlohmann::json::parse(read_file(dir + "/metrics.json"))["stage_key"], metrics["stage_key"])
+      << "new rollouts, so a new evaluation";
+}
+
+// Files and their modification times under `dir`.
+std::map<std::string, fs::file_time_type> file_stamps(const std::string& dir) {
+  std::map<std::string, fs::file_time_type> stamps;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) stamps[e.path().string()] = e.last_write_time();
+  return stamps;
+}
+
+TEST(Cli, ReproduceSeedsInChildProcessesPoolsThemInOneEvaluation) {
+  const std::string dir = temp_dir("reproduce_seeds");
+  const std::string args = "reproduce --preset tiny --out " + dir + " --methods teacher_forcing,diffusion_forcing";
+  CliResult r = dfbench(args + " --seeds 2 --jobs 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("2 method(s) x 2 seed(s), 2 at a time"), std::string::npos) << r.out;
+  for (const std::string m : {"teacher_forcing", "diffusion_forcing"}) {
+    for (const std::string run : {dir + "/" + m, dir + "/seed1/" + m}) {
+      EXPECT_TRUE(fs::exists(run + "/samples.h5")) << run;
+      EXPECT_NE(read_file(run + "/reproduce.log").find("outcome: "), std::string::npos) << run;
+    }
+    EXPECT_EQ(nlohmann::json::parse(read_file(dir + "/seed1/" + m + "/config.json"))["seed"], 1);
+  }
+  EXPECT_NE(read_rollout_file(dir + "/teacher_forcing/samples.h5").generated.frames,
+            read_rollout_file(dir + "/seed1/teacher_forcing/samples.h5").generated.frames);
+  const nlohmann::json metrics = nlohmann::json::parse(read_file(dir + "/metrics.json"));
+  EXPECT_EQ(metrics["seeds"]["teacher_forcing"], 2);
+  EXPECT_EQ(metrics["methods"].size(), 2u);
+  EXPECT_EQ(metrics["inputs"]["samples"].size(), 4u);
+  // Nothing changed: no child is started and no file is written.
+  const auto stamps = file_stamps(dir);
+  CliResult rerun = dfbench(args + " --seeds 2 --jobs 2");
+  ASSERT_EQ(rerun.code, 0) << rerun.err;
+  EXPECT_EQ(rerun.out.find("started"), std::string::npos) << rerun.out;
+  EXPECT_EQ(file_stamps(dir), stamps);
+  // A second reproduce on the folder is refused while one runs (holds its lock).
+  const int fd = open((dir + "/.reproduce.lock").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);
+  EXPECT_ONE_ERROR(dfbench(args + " --seeds 2"), "another dfbench reproduce is writing");
+  close(fd);
+}
+
+TEST(Cli, ReproduceKilledAtAnyPointFinishesLikeAnUninterruptedRun) {
+  const std::string dir = temp_dir("reproduce_kill");
+  const std::vector<std::string> args = {"reproduce", "--preset", "tiny", "--methods", "teacher_forcing,rolling_diffusion",
+                                         "--set", "train.steps=40", "--set", "train.checkpoint_every=10"};
+  auto command = [&](const std::string& out) {
+    std::string c;
+    for (const std::string& a : args) c += " " + a;
+    return c + " --out " + out;
+  };
+  ASSERT_EQ(dfbench(command(dir + "/whole") + " --jobs 1").code, 0);
+
+  // Killed (SIGKILL, children included) after 0.3 s, 0.6 s, ... of each attempt, until one finishes.
+  const std::string run = dir + "/killed";
+  int kills = 0;
+  for (int attempt = 1; attempt <= 40; ++attempt) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      freopen("/dev/null", "w", stdout);
+      freopen("/dev/null", "w", stderr);
+      std::vector<std::string> a = {DFB_CLI_PATH, "--threads", "1"};
+      a.insert(a.end(), args.begin(), args.end());
+      a.insert(a.end(), {"--out", run, "--jobs", "2"});
+      std::vector<char*> argv;
+      for (std::string& s : a) argv.push_back(s.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(300 * attempt);
+    int status = 0;
+    pid_t done = 0;
+    while ((done = waitpid(pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (done == pid) {
+      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "attempt " << attempt;
+      break;
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    ++kills;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the children follow (PR_SET_PDEATHSIG)
+  }
+  EXPECT_GE(kills, 3);
+  ASSERT_TRUE(fs::exists(run + "/report/index.html"));
+  for (const std::string m : {"teacher_forcing", "rolling_diffusion"}) {
+    EXPECT_EQ(read_rollout_file(run + "/" + m + "/samples.h5").generated.frames,
+              read_rollout_file(dir + "/whole/" + m + "/samples.h5").generated.frames)
+        << m;
+  }
+  nlohmann::json a = nlohmann::json::parse(read_file(dir + "/whole/metrics.json"));
+  nlohmann::json b = nlohmann::json::parse(read_file(run + "/metrics.json"));
+  EXPECT_EQ(a["metrics"], b["metrics"]);
+  // No temporary file is left, and a rerun changes nothing.
+  for (const auto& e : fs::recursive_directory_iterator(run))
+    EXPECT_EQ(e.path().string().find(".tmp-"), std::string::npos) << e.path();
+  const auto stamps = file_stamps(run);
+  ASSERT_EQ(dfbench(command(run)).code, 0);
+  EXPECT_EQ(file_stamps(run), stamps);
 }
 
 TEST(Cli, SchedulePrintsTheMatrixOfEveryMode) {

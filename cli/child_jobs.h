@@ -1,0 +1,28 @@
+// Running several dfbench processes at once (reproduce --jobs): each child's stdout and
+// stderr go to its log file; the parent prints, every interval, one line per running child
+// with the last line of its log (its stage, progress, rate and ETA). A child dies with the
+// parent (PR_SET_PDEATHSIG), so an interrupted reproduce leaves no process behind.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace dfb::cli {
+
+struct ChildJob {
+  std::string name;               // shown in progress lines
+  std::vector<std::string> args;  // argv after the program (the program is this executable)
+  std::string log;                // appended to
+};
+
+struct ChildResult {
+  int exit_code = -1;  // -1: killed by a signal
+  double seconds = 0;
+};
+
+// Runs every job, at most `parallel` at a time, in order; waits for all of them.
+std::vector<ChildResult> run_children(const std::vector<ChildJob>& jobs, int parallel, double interval_seconds = 15.0);
+
+// The last `lines` non-empty lines of a text file ("" when unreadable).
+std::string tail_lines(const std::string& path, int lines);
+
+}  // namespace dfb::cli

@@ -1,0 +1,20 @@
+// Content hashes: FNV-1a 64 over bytes, and the keys of reproduce's stages (the hash of
+// the JSON a stage's output depends on; a stage whose key changed is done again).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace dfb {
+
+constexpr uint64_t kFnvOffset = 14695981039346656037ull;
+// FNV-1a 64 of `bytes` bytes, continuing from `h` (kFnvOffset to start).
+uint64_t fnv1a(uint64_t h, const void* data, size_t bytes);
+// "fnv1a64:<16 hex digits>"
+std::string fnv1a_text(uint64_t h);
+// The key of a stage whose output depends on `inputs`: fnv1a_text of its compact dump
+// (nlohmann keeps object keys sorted, so equal JSON gives equal keys).
+std::string stage_key(const nlohmann::json& inputs);
+
+}  // namespace dfb
