@@ -38,10 +38,6 @@ namespace {
 
 constexpr const char* kOutcome = "outcome: ";
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 std::vector<std::string> split_names(const std::string& s) {
   std::vector<std::string> out;
   size_t a = 0;

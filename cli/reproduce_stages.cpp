@@ -30,10 +30,6 @@ namespace {
 
 constexpr int kReportVersion = 1;  // bump when the report's layout changes, so reruns rebuild it
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 // Writes `clips` to `path` unless a file with the same generator and shape is there.
 void ensure_dataset(const std::string& path, const Clips& clips) {
   if (fs::exists(path)) {
@@ -94,9 +90,9 @@ void set_aside(const std::string& run, const std::string& out, const std::string
 struct MethodKeys {
   std::string train, sample;
 };
-MethodKeys method_keys(const RunConfig& config) {
+MethodKeys method_keys(const RunConfig& config, const std::string& data) {
   MethodKeys k;
-  k.train = train_key(config.resolved, data_key(config.data.train_file));
+  k.train = train_key(config.resolved, data);
   k.sample = stage_key({k.train, config.train.steps, config.resolved["method"], config.resolved["sample"]});
   return k;
 }
@@ -117,7 +113,8 @@ bool samples_current(const std::string& samples, const std::string& label, const
 bool method_stage_done(const nlohmann::json& json, const MethodJob& job, const std::string& source) {
   const RunConfig config = parse_run_config(json, source);
   return checkpoint_step(job.dir) >= config.train.steps &&
-         samples_current(job.dir + "/samples.h5", job.label, method_keys(config).sample);
+         samples_current(job.dir + "/samples.h5", job.label,
+                          method_keys(config, data_key(config.data.train_file)).sample);
 }
 
 std::string MethodJob::name() const {
@@ -161,7 +158,7 @@ MethodOutcome method_stage(const nlohmann::json& json, const MethodJob& job, con
   const RunConfig config = parse_run_config(json, source);
   const std::string& run = job.dir;
   const std::string data = data_key(config.data.train_file);
-  const MethodKeys keys = method_keys(config);
+  const MethodKeys keys = method_keys(config, data);  // the data file is read once
   const std::string& key = keys.train;
 
   // Training: resumed when its checkpoints were made with this key, redone when the key changed.

@@ -64,4 +64,8 @@ void Progress::draw(const std::string& status, bool final_line) {
   std::fflush(stderr);
 }
 
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace dfb

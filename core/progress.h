@@ -27,5 +27,7 @@ class Progress {
 
 // "1m05s", "3.2s", "2h03m"
 std::string format_seconds(double seconds);
+// Seconds since `t0` on the steady clock.
+double seconds_since(std::chrono::steady_clock::time_point t0);
 
 }  // namespace dfb

@@ -7,7 +7,6 @@
 // frames start at evenly spaced positions over the split's frames (overlapping when there
 // are few), never across two videos; too few frames for even that is an error.
 #include <algorithm>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -18,8 +17,6 @@
 
 namespace dfb {
 namespace {
-
-namespace fs = std::filesystem;
 
 Clips make(JsonReader& r, int64_t count, int64_t length, uint64_t seed, const std::string& split) {
   VideoImportOptions o;
@@ -47,14 +44,14 @@ Clips make(JsonReader& r, int64_t count, int64_t length, uint64_t seed, const st
 
   const std::vector<std::string> all = expand_videos(o.videos);
   std::vector<std::string> eval = o.eval_videos;
-  if (eval_last == 0 && eval.empty() && all.size() >= 2 && o.eval_share > 0) {
-    const size_t n = all.size(), held = std::max<size_t>(1, static_cast<size_t>(o.eval_share * n + 0.5));
-    for (size_t k = 0; k < n; ++k)
-      if ((k + 1) * held / n > k * held / n) eval.push_back(all[k]);
+  if (eval_last == 0 && eval.empty()) {
+    const std::vector<bool> held = held_out_share(all.size(), o.eval_share);
+    for (size_t k = 0; k < all.size(); ++k)
+      if (held[k]) eval.push_back(all[k]);
   }
   auto held_out = [&](const std::string& v) {
     for (const std::string& e : eval)
-      if (e == v || fs::weakly_canonical(e) == fs::weakly_canonical(v)) return true;
+      if (same_video(e, v)) return true;
     return false;
   };
   std::vector<std::string> mine;

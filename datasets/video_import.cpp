@@ -33,6 +33,18 @@ bool video_extension(const fs::path& p) {
 
 }  // namespace
 
+std::vector<bool> held_out_share(size_t n, double share) {
+  std::vector<bool> held(n, false);
+  if (n < 2 || share <= 0) return held;
+  const size_t count = std::max<size_t>(1, static_cast<size_t>(std::lround(share * static_cast<double>(n))));
+  for (size_t k = 0; k < n; ++k) held[k] = (k + 1) * count / n > k * count / n;
+  return held;
+}
+
+bool same_video(const std::string& a, const std::string& b) {
+  return a == b || fs::weakly_canonical(a) == fs::weakly_canonical(b);
+}
+
 std::vector<std::string> expand_videos(const std::vector<std::string>& inputs) {
   std::vector<std::string> out;
   for (const std::string& in : inputs) {
@@ -160,17 +172,16 @@ VideoImportResult import_videos(const VideoImportOptions& o) {
     for (const std::string& e : o.eval_videos) {
       bool found = false;
       for (size_t i : usable)
-        if (decoded[i].report.path == e || fs::weakly_canonical(decoded[i].report.path) == fs::weakly_canonical(e)) {
+        if (same_video(decoded[i].report.path, e)) {
           decoded[i].report.split = "eval";
           found = true;
         }
       if (!found) throw Error("data import: --eval " + e + " is not among the imported videos");
     }
-  } else if (usable.size() >= 2 && o.eval_share > 0) {
-    const size_t n = usable.size();
-    const size_t held = std::max<size_t>(1, static_cast<size_t>(std::lround(o.eval_share * static_cast<double>(n))));
-    for (size_t k = 0; k < n; ++k)
-      if ((k + 1) * held / n > k * held / n) decoded[usable[k]].report.split = "eval";
+  } else {
+    const std::vector<bool> held = held_out_share(usable.size(), o.eval_share);
+    for (size_t k = 0; k < usable.size(); ++k)
+      if (held[k]) decoded[usable[k]].report.split = "eval";
   }
 
   // One file per split, written whole.

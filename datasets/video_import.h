@@ -6,6 +6,7 @@
 // decodes to no frame, or is shorter than one clip is reported and skipped; the output files
 // are written whole at the end or not at all. Torch-free.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -50,6 +51,11 @@ struct DecodedVideo {
   std::vector<int64_t> source_index;  // decoded frame index of each kept frame
 };
 DecodedVideo decode_video(const std::string& path, const VideoImportOptions& options, int64_t max_frames = 0);
+// Which of n videos an evenly spaced `share` holds out for evaluation: none for fewer than
+// two videos or a share of 0, else round(share · n), at least one.
+std::vector<bool> held_out_share(size_t n, double share);
+// Whether two paths name the same video file (as given, or once resolved).
+bool same_video(const std::string& a, const std::string& b);
 // Files as given; a folder stands for its video files, sorted.
 std::vector<std::string> expand_videos(const std::vector<std::string>& inputs);
 
