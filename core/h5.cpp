@@ -170,7 +170,9 @@ std::string create_dataset(hid_t file, const std::string& name, DType type, cons
                               : Handle(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
   Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
-  if (!space.ok() || !dcpl.ok() || !lcpl.ok() || H5Pset_create_intermediate_group(lcpl.get(), 1) < 0)
+  // No modification times in object headers: the same content gives the same bytes.
+  if (!space.ok() || !dcpl.ok() || !lcpl.ok() || H5Pset_create_intermediate_group(lcpl.get(), 1) < 0 ||
+      H5Pset_obj_track_times(dcpl.get(), 0) < 0)
     return hdf5_detail();
   if (!chunk.empty() && (H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()) < 0 ||
                          (deflate > 0 && H5Pset_deflate(dcpl.get(), static_cast<unsigned>(deflate)) < 0)))
