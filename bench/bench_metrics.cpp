@@ -12,8 +12,8 @@
 #include <filesystem>
 #include <random>
 
-#include "core/compat.h"
-#include "core/h5.h"
+#include "tensor/compat.h"
+#include "formats/h5.h"
 #include "datasets/bouncing_shapes.h"
 #include "metrics/evaluate.h"
 #include "metrics/frame_metrics.h"

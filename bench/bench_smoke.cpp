@@ -17,13 +17,13 @@
 #include <string>
 #include <thread>
 
-#include "core/compat.h"
-#include "core/denoiser.h"
-#include "core/optim.h"
-#include "core/registry.h"
-#include "core/run_config.h"
-#include "core/run_parts.h"
-#include "core/training_loss.h"
+#include "tensor/compat.h"
+#include "rollout/denoiser.h"
+#include "train/optim.h"
+#include "base/registry.h"
+#include "pipeline/run_config.h"
+#include "pipeline/run_parts.h"
+#include "train/training_loss.h"
 
 namespace dfb {
 namespace {

@@ -5,10 +5,10 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "core/error.h"
-#include "core/json_reader.h"
-#include "core/registry.h"
-#include "datasets/dataset_file.h"
+#include "base/error.h"
+#include "base/json_reader.h"
+#include "base/registry.h"
+#include "formats/dataset_file.h"
 #include "datasets/dataset_registry.h"
 #include "datasets/video_import.h"
 

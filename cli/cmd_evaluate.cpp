@@ -5,9 +5,9 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "core/error.h"
-#include "core/progress.h"
-#include "datasets/dataset_file.h"
+#include "base/error.h"
+#include "base/progress.h"
+#include "formats/dataset_file.h"
 #include "metrics/evaluate.h"
 
 namespace dfb::cli {

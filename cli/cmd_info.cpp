@@ -5,11 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "core/backbone.h"
-#include "core/method.h"
-#include "core/presets.h"
-#include "core/registry.h"
-#include "core/run_config.h"
+#include "backbones/backbone.h"
+#include "rollout/method.h"
+#include "base/presets.h"
+#include "base/registry.h"
+#include "pipeline/run_config.h"
 #include "datasets/dataset_registry.h"
 #include "methods/diffusion_forcing/scheduling.h"
 

@@ -4,9 +4,9 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "core/error.h"
-#include "core/files.h"
-#include "core/sampler.h"
+#include "base/error.h"
+#include "base/files.h"
+#include "pipeline/sampler.h"
 #include "metrics/shape_summary.h"
 
 namespace dfb::cli {
@@ -21,7 +21,7 @@ void add_shapes(CLI::App& app) {
   sub->add_option("--samples", a->samples, "rollout file (dfbench sample, or docs/formats.md)")->required();
   sub->add_option("--json", a->json, "also write the shares as JSON to this file");
   on_run(sub, [a] {
-    const SampleResult r = read_rollout_file(a->samples);
+    const Rollouts r = read_rollout_file(a->samples);
     if (r.truth.objects == 0)
       throw Error(a->samples + ": /truth/states is missing, so the true shape count is unknown (bouncing_shapes only)");
     if (r.t_train < 1) throw Error(a->samples + ": the t_train attribute is missing; it sets the windows");

@@ -5,12 +5,12 @@
 #include <filesystem>
 
 #include "cli/commands.h"
-#include "core/error.h"
-#include "core/json_reader.h"
-#include "core/progress.h"
-#include "core/run_config.h"
-#include "core/sampler.h"
-#include "core/trainer.h"
+#include "base/error.h"
+#include "base/json_reader.h"
+#include "base/progress.h"
+#include "pipeline/run_config.h"
+#include "pipeline/sampler.h"
+#include "pipeline/train_run.h"
 
 namespace dfb::cli {
 
@@ -94,7 +94,7 @@ void add_sample(CLI::App& app) {
     if (a->eta >= 0) r.eta = a->eta;
     if (r.steps < 1) throw Error("--steps must be >= 1");
     r.checkpoint = a->checkpoint;
-    SampleResult s = sample_run(config, a->run, r);
+    Rollouts s = sample_run(config, a->run, r);
     write_rollout_file(a->out, s);
     std::printf("wrote %s: %lld rollouts of %lld frames (%lld context) by %s, step %lld\n", a->out.c_str(),
                 static_cast<long long>(s.generated.count), static_cast<long long>(s.generated.length),

@@ -5,7 +5,7 @@
 #include <array>
 #include <cstdint>
 
-#include "datasets/clips.h"
+#include "formats/clips.h"
 
 namespace dfb {
 

@@ -1,7 +1,7 @@
 // Registers bouncing_shapes as the procedural dataset "bouncing_shapes".
-#include "core/error.h"
-#include "core/json_reader.h"
-#include "core/registry.h"
+#include "base/error.h"
+#include "base/json_reader.h"
+#include "base/registry.h"
 #include "datasets/bouncing_shapes.h"
 #include "datasets/dataset_registry.h"
 

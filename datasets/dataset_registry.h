@@ -1,11 +1,11 @@
 // Procedural datasets register here by name (DESIGN §8); file-based data goes
-// through the HDF5 dataset file instead (datasets/dataset_file.h).
+// through the HDF5 dataset file instead (formats/dataset_file.h).
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <string>
 
-#include "datasets/clips.h"
+#include "formats/clips.h"
 
 namespace dfb {
 

@@ -8,12 +8,12 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
-#include "core/json_reader.h"
-#include "core/registry.h"
-#include "core/rng.h"
+#include "base/error.h"
+#include "base/json_reader.h"
+#include "base/registry.h"
+#include "base/rng.h"
 #include "datasets/dataset_registry.h"
-#include "datasets/idx_file.h"
+#include "formats/idx_file.h"
 
 namespace dfb {
 

@@ -9,9 +9,9 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
-#include "core/json_reader.h"
-#include "core/registry.h"
+#include "base/error.h"
+#include "base/json_reader.h"
+#include "base/registry.h"
 #include "datasets/dataset_registry.h"
 #include "datasets/video_import.h"
 

@@ -12,10 +12,10 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
-#include "core/error.h"
-#include "core/progress.h"
-#include "datasets/clips.h"
-#include "datasets/dataset_file.h"
+#include "base/error.h"
+#include "base/progress.h"
+#include "formats/clips.h"
+#include "formats/dataset_file.h"
 
 namespace dfb {
 

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <limits>
 
-#include "core/error.h"
-#include "core/rng.h"
+#include "base/error.h"
+#include "base/rng.h"
 
 namespace dfb {
 

@@ -8,12 +8,12 @@
 #include <cstdio>
 #include <cstring>
 
-#include "core/compat.h"
-#include "core/error.h"
-#include "core/hash.h"
-#include "core/h5.h"
-#include "core/optim.h"
-#include "core/progress.h"
+#include "tensor/compat.h"
+#include "base/error.h"
+#include "base/hash.h"
+#include "formats/h5.h"
+#include "train/optim.h"
+#include "base/progress.h"
 
 namespace dfb {
 

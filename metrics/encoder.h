@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "datasets/clips.h"
+#include "formats/clips.h"
 
 namespace dfb {
 

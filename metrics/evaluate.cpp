@@ -14,16 +14,17 @@
 #include <optional>
 #include <set>
 
-#include "core/compat.h"
-#include "core/error.h"
-#include "core/files.h"
-#include "core/progress.h"
-#include "core/run_parts.h"
-#include "core/suggest.h"
-#include "datasets/dataset_file.h"
+#include "tensor/compat.h"
+#include "base/error.h"
+#include "formats/curves_file.h"
+#include "base/files.h"
+#include "base/progress.h"
+#include "tensor/environment.h"
+#include "base/suggest.h"
+#include "formats/dataset_file.h"
 #include "metrics/frame_values.h"
 #include "metrics/frechet.h"
-#include "metrics/rollout_file.h"
+#include "formats/rollout_file.h"
 
 namespace dfb {
 
@@ -168,13 +169,6 @@ void frechet_curves(const FrechetMetric& m, const Clips& video, const torch::Ten
 // Fréchet distances are recomputed on each resample, which biases them upward: debiased intervals.
 IntervalKind kind(const std::string& metric) {
   return metric.rfind("fd_", 0) == 0 ? IntervalKind::kDebiased : IntervalKind::kPercentile;
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char ch : s) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-  return q + "\"";
 }
 
 std::string number(double x) {
@@ -389,8 +383,7 @@ Evaluation evaluate_rollouts(const EvaluateOptions& o) {
   j["encoders"] = nlohmann::json::object();
   for (const FrechetMetric& m : frechet) j["encoders"][m.name] = m.encoder->info().to_json();
   j["metrics"] = nlohmann::json::object();
-  std::string& csv = ev.curves_csv;
-  csv = "method,metric,t,mean,lo,hi\n";
+  std::vector<CurveRow> rows;
   for (const MetricInfo& info : metric_catalogue()) {
     if (!results.count(info.name)) continue;
     nlohmann::json mj = {{"version", info.version}, {"better", info.better}, {"unit", info.unit}, {"what", info.what}};
@@ -409,12 +402,12 @@ Evaluation evaluate_rollouts(const EvaluateOptions& o) {
       for (int64_t t = 0; t < static_cast<int64_t>(mc.curve.size()); ++t) {
         const Interval& v = mc.curve[t];
         if (!std::isfinite(v.mean)) continue;
-        csv += csv_field(set) + "," + info.name + "," + std::to_string(t) + "," + number(v.mean) + "," + number(v.lo) +
-               "," + number(v.hi) + "\n";
+        rows.push_back({set, info.name, t, v.mean, v.lo, v.hi});
       }
     }
     j["metrics"][info.name] = mj;
   }
+  ev.curves_csv = curves_csv_text(rows);
   j["skipped"] = nlohmann::json::array();
   for (const auto& [name, why] : unavailable)
     if (!want.count(name)) j["skipped"].push_back({{"metric", name}, {"reason", why}});

@@ -14,7 +14,7 @@
 #include <opencv2/imgproc.hpp>
 #include <string>
 
-#include "core/error.h"
+#include "base/error.h"
 
 namespace dfb {
 

@@ -5,7 +5,7 @@
 #include <limits>
 #include <thread>
 
-#include "core/error.h"
+#include "base/error.h"
 #include "metrics/frame_metrics.h"
 #include "metrics/pixel_stats.h"
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "datasets/clips.h"
+#include "formats/clips.h"
 #include "metrics/oracle.h"
 
 namespace dfb {

@@ -9,7 +9,7 @@
 #include <string>
 #include <tuple>
 
-#include "core/error.h"
+#include "base/error.h"
 #include "datasets/bouncing_shapes.h"
 
 namespace dfb {

@@ -20,7 +20,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "datasets/clips.h"
+#include "formats/clips.h"
 #include "metrics/shape_count.h"
 
 namespace dfb {

@@ -10,7 +10,7 @@
 #include <cmath>
 #include <string>
 
-#include "core/error.h"
+#include "base/error.h"
 
 namespace dfb {
 

@@ -8,7 +8,7 @@
 #include <opencv2/imgproc.hpp>
 #include <string>
 
-#include "core/error.h"
+#include "base/error.h"
 #include "datasets/bouncing_shapes.h"
 
 namespace dfb {

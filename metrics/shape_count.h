@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "datasets/clips.h"
+#include "formats/clips.h"
 
 namespace dfb {
 

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "datasets/clips.h"
+#include "formats/clips.h"
 
 namespace dfb {
 

@@ -9,7 +9,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
-#include "core/error.h"
+#include "base/error.h"
 
 namespace dfb {
 

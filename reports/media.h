@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "datasets/clips.h"
+#include "formats/clips.h"
 
 namespace dfb {
 

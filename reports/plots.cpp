@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/error.h"
-#include "core/files.h"
+#include "base/error.h"
+#include "base/files.h"
 
 namespace dfb {
 
@@ -46,7 +46,7 @@ std::string plot_metric(const ReportData& d, const std::string& metric, const st
   for (const std::string& set : d.sets) {
     auto it = d.curves.find({set, metric});
     if (it == d.curves.end() || it->second.empty()) continue;
-    const bool truth = set == "truth" || set.size() > 6 && set.compare(set.size() - 6, 6, "/truth") == 0;
+    const bool truth = set == "truth" || (set.size() > 6 && set.compare(set.size() - 6, 6, "/truth") == 0);
     const std::string file = work_dir + "/" + metric + "." + std::to_string(colour) + ".dat";
     std::ofstream out(file);
     for (const CurvePoint& p : it->second)

@@ -6,9 +6,10 @@
 #include <cmath>
 #include <filesystem>
 
-#include "core/error.h"
-#include "core/files.h"
-#include "core/h5.h"
+#include "base/error.h"
+#include "base/files.h"
+#include "formats/curves_file.h"
+#include "formats/rollout_file.h"
 #include "reports/media.h"
 #include "reports/plots.h"
 #include "reports/report_data.h"
@@ -28,26 +29,6 @@ std::string find_samples(const ReportRun& run, const std::string& path) {
   const fs::path beside = fs::path(run.dir) / p.parent_path().filename() / p.filename();
   if (fs::exists(beside)) return beside.string();
   throw Error(run.dir + "/metrics.json names " + path + ", which is missing");
-}
-
-// One rollout of a group (`<group>/frames`) as a Clips of count 1 (float frames scaled to 0..255).
-Clips read_one(const std::string& path, const std::string& group, int64_t rollout) {
-  h5::Reader f(path);
-  const std::string name = group + "/frames";
-  const std::vector<int64_t> s = f.shape(name);
-  if (s.size() != 5 || rollout >= s[0]) throw Error(path + ": /" + name + " has no rollout " + std::to_string(rollout));
-  Clips c;
-  c.count = 1, c.length = s[1], c.height = s[2], c.width = s[3], c.channels = s[4];
-  c.frames.resize(static_cast<size_t>(c.clip_bytes()));
-  if (f.dtype(name) == h5::DType::kU8) {
-    f.read_rows(name, h5::DType::kU8, rollout, 1, c.frames.data());
-  } else {
-    std::vector<float> v(c.frames.size());
-    f.read_rows(name, h5::DType::kF32, rollout, 1, v.data());
-    for (size_t i = 0; i < v.size(); ++i)
-      c.frames[i] = static_cast<uint8_t>(std::lround(std::clamp(std::isfinite(v[i]) ? v[i] : 0.f, 0.f, 1.f) * 255));
-  }
-  return c;
 }
 
 std::string escape(const std::string& s) {
@@ -113,14 +94,15 @@ std::string build_report(const ReportOptions& o) {
     std::string truth_file;
     std::set<std::string> done;  // a method's other seeds (later files) are not shown again
     for (const std::string& s : run.samples) {
-      const std::string path = find_samples(run, s);
-      h5::Reader f(path);
-      for (const std::string& g : f.list("/"))
-        if (g != "truth" && done.insert(g).second)
-          shown.push_back({set_label(run, g, d.runs.size()), read_one(path, g, o.rollout)});
-      truth_file = path;
+      const RolloutFile file = open_rollout_file(find_samples(run, s));
+      for (const std::string& g : file.methods)
+        if (done.insert(g).second)
+          shown.push_back({set_label(run, g, d.runs.size()), read_one_rollout(file, g, o.rollout)});
+      truth_file = file.path;
     }
-    if (!truth_file.empty()) shown.push_back({set_label(run, "truth", d.runs.size()), read_one(truth_file, "truth", o.rollout)});
+    if (!truth_file.empty())
+      shown.push_back({set_label(run, "truth", d.runs.size()),
+                       read_one_rollout(open_rollout_file(truth_file), "truth", o.rollout)});
   }
 
   // Strips at t = 0, T, 2T, 4T, 8T (the last frame when the rollout is shorter).
@@ -208,14 +190,12 @@ std::string build_report(const ReportOptions& o) {
     write_file_atomic(out + "/metrics.json", read_file(d.runs.front().dir + "/metrics.json"));
   } else {
     nlohmann::json all = nlohmann::json::object();
-    std::string csv = "method,metric,t,mean,lo,hi\n";
+    std::vector<CurveRow> rows;
     for (const ReportRun& r : d.runs) all[r.name] = r.metrics;
     for (const auto& [key, curve] : d.curves)
-      for (const CurvePoint& p : curve)
-        csv += key.first + "," + key.second + "," + std::to_string(p.t) + "," + std::to_string(p.mean) + "," +
-               std::to_string(p.lo) + "," + std::to_string(p.hi) + "\n";
+      for (const CurvePoint& p : curve) rows.push_back({key.first, key.second, p.t, p.mean, p.lo, p.hi});
     write_file_atomic(out + "/metrics.json", all.dump(2) + "\n");
-    write_file_atomic(out + "/curves.csv", csv);
+    write_file_atomic(out + "/curves.csv", curves_csv_text(rows));
   }
   write_file_atomic(out + "/report.md", md);
   write_file_atomic(out + "/table.tex", tex);

@@ -2,35 +2,12 @@
 #include "reports/report_data.h"
 
 #include <filesystem>
-#include <sstream>
 
-#include "core/error.h"
-#include "core/files.h"
+#include "base/error.h"
+#include "base/files.h"
+#include "formats/curves_file.h"
 
 namespace dfb {
-
-namespace {
-
-// Splits one CSV line (fields may be quoted, with "" for a quote).
-std::vector<std::string> csv_fields(const std::string& line) {
-  std::vector<std::string> out(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-      out.back() += '"', ++i;
-    } else if (c == '"') {
-      quoted = !quoted;
-    } else if (c == ',' && !quoted) {
-      out.emplace_back();
-    } else {
-      out.back() += c;
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string set_label(const ReportRun& run, const std::string& set, size_t runs) {
   return runs > 1 ? run.name + "/" + set : set;
@@ -77,22 +54,8 @@ ReportData read_report_data(const std::vector<std::string>& run_dirs) {
       }
       for (auto& [set, summary] : info["methods"].items()) d.summaries[metric][set_label(run, set, n)] = summary;
     }
-    const std::string cpath = run.dir + "/curves.csv";
-    std::istringstream csv(read_file(cpath));
-    std::string line;
-    std::getline(csv, line);
-    if (line != "method,metric,t,mean,lo,hi") throw Error(cpath + ": the header must be method,metric,t,mean,lo,hi");
-    for (int64_t row = 2; std::getline(csv, line); ++row) {
-      if (line.empty()) continue;
-      const std::vector<std::string> f = csv_fields(line);
-      if (f.size() != 6) throw Error(cpath + ":" + std::to_string(row) + ": expected 6 fields, found " + std::to_string(f.size()));
-      try {
-        d.curves[{set_label(run, f[0], n), f[1]}].push_back(
-            {std::stoll(f[2]), std::stod(f[3]), std::stod(f[4]), std::stod(f[5])});
-      } catch (const std::exception&) {
-        throw Error(cpath + ":" + std::to_string(row) + ": not a number in '" + line + "'");
-      }
-    }
+    for (const CurveRow& r : read_curves_csv(run.dir + "/curves.csv"))
+      d.curves[{set_label(run, r.method, n), r.metric}].push_back({r.t, r.mean, r.lo, r.hi});
   }
   return d;
 }

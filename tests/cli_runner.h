@@ -11,7 +11,7 @@
 #include <sstream>
 #include <string>
 
-#include "core/files.h"
+#include "base/files.h"
 #include "test_paths.h"
 
 namespace dfb {

@@ -7,15 +7,15 @@
 
 #include <cmath>
 
-#include "core/compat.h"
-#include "core/denoiser.h"
-#include "core/error.h"
-#include "core/optim.h"
-#include "core/replacement_rollout.h"
-#include "core/registry.h"
-#include "core/run_config.h"
-#include "core/run_parts.h"
-#include "core/training_loss.h"
+#include "tensor/compat.h"
+#include "rollout/denoiser.h"
+#include "base/error.h"
+#include "train/optim.h"
+#include "baselines/full_sequence/replacement_rollout.h"
+#include "base/registry.h"
+#include "pipeline/run_config.h"
+#include "pipeline/run_parts.h"
+#include "train/training_loss.h"
 
 namespace dfb {
 namespace {

@@ -4,11 +4,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "core/compat.h"
-#include "core/denoiser.h"
-#include "core/error.h"
-#include "core/run_config.h"
-#include "core/run_parts.h"
+#include "tensor/compat.h"
+#include "rollout/denoiser.h"
+#include "base/error.h"
+#include "pipeline/run_config.h"
+#include "pipeline/run_parts.h"
 
 namespace dfb {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
+#include "base/error.h"
 #include "datasets/bouncing_shapes.h"
 #include "metrics/shape_count.h"
 

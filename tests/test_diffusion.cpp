@@ -7,10 +7,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/compat.h"
-#include "core/diffusion.h"
-#include "core/error.h"
-#include "core/optim.h"
+#include "tensor/compat.h"
+#include "diffusion/diffusion.h"
+#include "base/error.h"
+#include "train/optim.h"
 #include "methods/diffusion_forcing/scheduling.h"
 
 namespace dfb {
@@ -61,7 +61,9 @@ TEST(Diffusion, LinearMatchesClosedForm) {
   double prod = 1;
   for (int64_t i = 1; i <= 1000; ++i) {
     prod *= 1 - (1e-4 + (0.02 - 1e-4) * (i - 1) / 999.0);
-    if (i == 1 || i == 10 || i == 500 || i == 1000) EXPECT_NEAR(ab[i].item<double>(), prod, 1e-12) << i;
+    if (i == 1 || i == 10 || i == 500 || i == 1000) {
+      EXPECT_NEAR(ab[i].item<double>(), prod, 1e-12) << i;
+    }
   }
 }
 

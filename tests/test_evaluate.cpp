@@ -8,11 +8,11 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "core/error.h"
-#include "core/h5.h"
-#include "core/sampler.h"
+#include "base/error.h"
+#include "formats/h5.h"
+#include "pipeline/sampler.h"
 #include "datasets/bouncing_shapes.h"
-#include "datasets/dataset_file.h"
+#include "formats/dataset_file.h"
 #include "metrics/evaluate.h"
 #include "tests/cli_runner.h"
 
@@ -44,7 +44,7 @@ Clips noisy(const Clips& truth, double sigma, uint32_t seed) {
 
 std::string write_rollouts(const std::string& path, const std::string& method, const Clips& generated,
                            const Clips& truth) {
-  SampleResult r;
+  Rollouts r;
   r.method = method, r.context = kContext, r.t_train = kTTrain;
   r.generated = generated, r.truth = truth;
   write_rollout_file(path, r);

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/error.h"
+#include "base/error.h"
 #include "metrics/frame_metrics.h"
 #include "metrics/pixel_stats.h"
 

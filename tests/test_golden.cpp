@@ -17,9 +17,9 @@
 #include <sstream>
 #include <string>
 
-#include "core/compat.h"
-#include "core/files.h"
-#include "core/hash.h"
+#include "tensor/compat.h"
+#include "base/files.h"
+#include "base/hash.h"
 #include "tests/cli_runner.h"
 
 namespace dfb {

@@ -7,15 +7,15 @@
 #include <filesystem>
 #include <sstream>
 
-#include "core/checkpoint.h"
-#include "core/compat.h"
-#include "core/denoiser.h"
-#include "core/error.h"
-#include "core/files.h"
-#include "core/json_reader.h"
-#include "core/run_config.h"
-#include "core/run_parts.h"
-#include "core/trainer.h"
+#include "tensor/checkpoint.h"
+#include "tensor/compat.h"
+#include "rollout/denoiser.h"
+#include "base/error.h"
+#include "base/files.h"
+#include "base/json_reader.h"
+#include "pipeline/run_config.h"
+#include "pipeline/run_parts.h"
+#include "pipeline/train_run.h"
 
 namespace dfb {
 namespace {

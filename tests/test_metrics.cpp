@@ -7,9 +7,9 @@
 #include <cmath>
 #include <filesystem>
 
-#include "core/compat.h"
-#include "core/error.h"
-#include "core/h5.h"
+#include "tensor/compat.h"
+#include "base/error.h"
+#include "formats/h5.h"
 #include "datasets/bouncing_shapes.h"
 #include "metrics/curves.h"
 #include "metrics/encoder.h"
@@ -149,10 +149,15 @@ TEST(Encoder, RandomIsSeededHashedAndDeterministic) {
   EXPECT_EQ(a.info().hash, b.info().hash);
   EXPECT_NE(a.info().hash, c.info().hash);
   EXPECT_EQ(a.info().hash.rfind("fnv1a64:", 0), 0u);
-  const torch::Tensor fa = a.features(clips.frames.data(), 8), fb = b.features(clips.frames.data(), 8, 3);
+  const torch::Tensor fa = a.features(clips.frames.data(), 8), fb = b.features(clips.frames.data(), 8);
   EXPECT_EQ(fa.sizes(), (std::vector<int64_t>{8, 12}));
   EXPECT_EQ(fa.scalar_type(), torch::kFloat64);
-  EXPECT_TRUE(torch::equal(fa, fb));  // batching does not change the features
+  EXPECT_TRUE(torch::equal(fa, fb));  // the same seed and batch: the same bits
+  // Another batch size gives the same features up to rounding only: oneDNN picks its
+  // convolution kernels by shape and CPU (AMX and AVX512-BF16 ones among them), so the
+  // last bits may differ between batches of 8 and of 3.
+  const torch::Tensor f3 = b.features(clips.frames.data(), 8, 3);
+  EXPECT_TRUE(torch::allclose(fa, f3, 1e-4, 1e-5)) << (fa - f3).abs().max().item<double>();
   EXPECT_THROW(FrameEncoder::random(30, 32, 3, {}, 0), Error);
 }
 

@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/error.h"
+#include "base/error.h"
 #include "datasets/bouncing_shapes.h"
 #include "metrics/oracle.h"
 

@@ -2,9 +2,9 @@
 // extended chunk by chunk by replacement; shared with its twin in core/replacement_rollout.
 #include <torch/torch.h>  // (the build puts LibTorch code in the library that has it)
 
-#include "core/method.h"
-#include "core/registry.h"
-#include "core/replacement_rollout.h"
+#include "rollout/method.h"
+#include "base/registry.h"
+#include "baselines/full_sequence/replacement_rollout.h"
 
 namespace dfb {
 namespace {

@@ -3,11 +3,11 @@
 // sampling to a fixed level a_s, once per new frame; the network is told the level.
 #include <torch/torch.h>
 
-#include "core/chunked_rollout.h"
-#include "core/denoiser.h"
-#include "core/json_reader.h"
-#include "core/method.h"
-#include "core/registry.h"
+#include "rollout/chunked_rollout.h"
+#include "rollout/denoiser.h"
+#include "base/json_reader.h"
+#include "rollout/method.h"
+#include "base/registry.h"
 
 namespace dfb {
 namespace {

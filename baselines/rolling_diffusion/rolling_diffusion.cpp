@@ -19,11 +19,11 @@
 
 #include <cmath>
 
-#include "core/denoiser.h"
-#include "core/error.h"
-#include "core/json_reader.h"
-#include "core/method.h"
-#include "core/registry.h"
+#include "rollout/denoiser.h"
+#include "base/error.h"
+#include "base/json_reader.h"
+#include "rollout/method.h"
+#include "base/registry.h"
 
 namespace dfb {
 namespace {

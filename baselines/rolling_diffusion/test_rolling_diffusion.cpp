@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "core/compat.h"
-#include "core/run_config.h"
-#include "core/run_parts.h"
+#include "tensor/compat.h"
+#include "pipeline/run_config.h"
+#include "pipeline/run_parts.h"
 
 namespace dfb {
 namespace {

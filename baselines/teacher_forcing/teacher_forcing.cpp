@@ -3,10 +3,10 @@
 // the rollout makes one frame at a time behind a clean window of T_train − 1 frames.
 #include <torch/torch.h>
 
-#include "core/chunked_rollout.h"
-#include "core/json_reader.h"
-#include "core/method.h"
-#include "core/registry.h"
+#include "rollout/chunked_rollout.h"
+#include "base/json_reader.h"
+#include "rollout/method.h"
+#include "base/registry.h"
 
 namespace dfb {
 namespace {

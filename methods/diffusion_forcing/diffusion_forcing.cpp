@@ -5,12 +5,12 @@
 
 #include <cmath>
 
-#include "core/chunked_rollout.h"
-#include "core/denoiser.h"
-#include "core/error.h"
-#include "core/json_reader.h"
-#include "core/method.h"
-#include "core/registry.h"
+#include "rollout/chunked_rollout.h"
+#include "rollout/denoiser.h"
+#include "base/error.h"
+#include "base/json_reader.h"
+#include "rollout/method.h"
+#include "base/registry.h"
 #include "methods/diffusion_forcing/scheduling.h"
 
 namespace dfb {

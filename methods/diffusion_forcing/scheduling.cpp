@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
-#include "core/suggest.h"
+#include "base/error.h"
+#include "base/suggest.h"
 
 namespace dfb {
 

@@ -1,0 +1,43 @@
+// dfbench: one binary, one subcommand per task. Every error reaches run_cli() as an
+// exception and ends the process with one line on stderr and a non-zero status.
+#include <torch/torch.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <thread>
+
+#include "base/error.h"
+#include "cli/commands.h"
+#include "cli/run_cli.h"
+
+namespace dfb {
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"dfbench: long-horizon sequence diffusion, measured (Diffusion Forcing and its baselines)"};
+  app.require_subcommand(1);
+  int threads = 0;
+  app.add_option("--threads", threads, "CPU threads for LibTorch (default: all cores)")->check(CLI::NonNegativeNumber);
+  cli::add_commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    at::set_num_threads(n);
+    cli::run_selected(app);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "dfbench: error: %s\n", e.what());
+    return 1;
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "dfbench: LibTorch error: %s\n", e.what_without_backtrace());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dfbench: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace dfb

@@ -1,0 +1,230 @@
+// dfbench reproduce as a library call: data, then the training and rollouts of every method
+// of the comparison (every registered method the backbone can serve, or the preset's
+// "methods"; same data, backbone, budget; seeds seed .. seed + N − 1), then their evaluation
+// together and the report, into runs/<preset>/. Every stage is skipped when its output is
+// there with the same key and redone when its inputs changed (pipeline/reproduce_stages.h),
+// so a rerun finishes what an interrupted one left. With jobs > 1 the methods train in child
+// processes at once (two 1-thread trainings on 2 cores do more work than one 2-thread one).
+#include "pipeline/reproduce.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "base/error.h"
+#include "base/files.h"
+#include "base/json_reader.h"
+#include "base/progress.h"
+#include "base/suggest.h"
+#include "metrics/shape_summary.h"
+#include "pipeline/child_jobs.h"
+#include "pipeline/reproduce_stages.h"
+#include "pipeline/run_config.h"
+#include "pipeline/run_parts.h"
+
+namespace dfb {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Holds OUT/.reproduce.lock while alive: two reproduce runs never write one folder at once.
+class FolderLock {
+ public:
+  explicit FolderLock(const std::string& out) {
+    const std::string path = out + "/.reproduce.lock";
+    fd_ = open(path.c_str(), O_RDWR | O_CREAT, 0644);
+    if (fd_ < 0) throw Error("reproduce: cannot create " + path);
+    if (flock(fd_, LOCK_EX | LOCK_NB) != 0)
+      throw Error("another dfbench reproduce is writing " + out + "; wait for it, or give this one another --out");
+  }
+  ~FolderLock() { close(fd_); }
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// The config of one method and seed: that method entry, seed + k, a name for progress lines.
+nlohmann::json job_json(const nlohmann::json& json, const nlohmann::json& method, const RunConfig& config,
+                        const MethodJob& job) {
+  nlohmann::json j = config_for_method(json, method);
+  j["seed"] = config.seed + static_cast<uint64_t>(job.seed_index);
+  j["name"] = config.name + ": " + job.name();
+  return j;
+}
+
+// What a child of --jobs left in its run folder when it finished (outcome.json).
+std::string outcome_path(const MethodJob& job) { return job.dir + "/outcome.json"; }
+MethodOutcome read_outcome(const MethodJob& job) {
+  const std::string path = outcome_path(job);
+  try {
+    return MethodOutcome::from_json(nlohmann::json::parse(read_file(path)));
+  } catch (const std::exception& e) {
+    throw Error(job.name() + ": its child process ended without a readable " + path + " (" + e.what() + ")");
+  }
+}
+
+}  // namespace
+
+void reproduce(const ReproduceOptions& a) {
+  const auto t_all = std::chrono::steady_clock::now();
+  std::vector<std::string> sets = a.sets;
+  if (!a.device.empty()) sets.push_back("device=" + a.device);
+  nlohmann::json json = load_config_json(a.preset, sets);
+  const RunConfig config = parse_run_config(json, a.preset);
+  const std::string out = a.out.empty() ? "runs/" + config.name : a.out;
+  const int64_t seeds = a.seeds > 0 ? a.seeds : config.seeds;
+  make_dirs(out);
+
+  // The comparison (RunConfig::methods), optionally a subset.
+  std::vector<nlohmann::json> methods = config.methods;
+  std::vector<std::string> labels;
+  for (const auto& m : methods) labels.push_back(method_label(m));
+  if (!a.methods.empty()) {
+    std::vector<nlohmann::json> chosen;
+    for (const std::string& want : a.methods) {
+      auto it = std::find(labels.begin(), labels.end(), want);
+      if (it == labels.end()) throw Error("--methods: " + unknown_name_message("method of this preset", want, labels));
+      chosen.push_back(methods[it - labels.begin()]);
+    }
+    methods = chosen;
+  }
+  std::vector<MethodJob> jobs;
+  std::vector<nlohmann::json> job_methods;
+  for (int64_t k = 0; k < seeds; ++k)
+    for (const auto& m : methods) {
+      jobs.push_back({method_label(m), k, job_dir(out, method_label(m), k)});
+      job_methods.push_back(m);
+    }
+
+  // A child of --jobs: one method and seed, then its outcome line.
+  if (!a.job.empty()) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // the log shows each line as it is printed
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      if (jobs[i].label + "@" + std::to_string(jobs[i].seed_index) != a.job) continue;
+      json = data_stage(json, config, out);
+      const MethodOutcome o = method_stage(job_json(json, job_methods[i], config, jobs[i]), jobs[i], a.preset, out);
+      write_file_atomic(outcome_path(jobs[i]), o.to_json().dump(2) + "\n");
+      return;
+    }
+    throw Error("--job " + a.job + ": no such method and seed in this preset");
+  }
+
+  FolderLock lock(out);
+  if (const int n = remove_stale_temporaries(out))
+    std::printf("removed %d temporary file(s) an interrupted run left\n", n);
+  for (const std::string& why : config.methods_skipped) std::printf("skipping %s\n", why.c_str());
+  const int budget = std::max(1, at::get_num_threads());
+  int parallel = static_cast<int>(a.jobs);
+  if (parallel <= 0)  // on a GPU one at a time; on a CPU 1-thread jobs up to 2 cores, 2-thread jobs above
+    parallel = config.device != "cpu" ? 1 : budget <= 2 ? budget : budget / 2;
+  parallel = std::max(1, std::min(parallel, static_cast<int>(jobs.size())));
+  const int threads = std::max(1, budget / parallel);
+  std::printf("reproduce %s into %s: %zu method(s) x %lld seed(s), %d at a time with %d thread(s) each (device %s)\n",
+              config.name.c_str(), out.c_str(), methods.size(), static_cast<long long>(seeds), parallel, threads,
+              config.device.c_str());
+
+  // 1. Data: procedural data is written once as HDF5 files every method then reads.
+  auto t0 = std::chrono::steady_clock::now();
+  json = data_stage(json, config, out);
+  const double data_s = seconds_since(t0);
+
+  // 2. Every method and seed: training, then rollouts past the training length.
+  std::vector<MethodOutcome> outcomes;
+  if (parallel == 1) {
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      std::printf("\n== %zu/%zu: %s ==\n", i + 1, jobs.size(), jobs[i].name().c_str());
+      outcomes.push_back(method_stage(job_json(json, job_methods[i], config, jobs[i]), jobs[i], a.preset, out));
+    }
+  } else {
+    std::vector<ChildJob> children;
+    std::vector<size_t> started;  // jobs with work left (a finished one is not started, so its log stays as it is)
+    outcomes.resize(jobs.size());
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      const MethodJob& job = jobs[i];
+      outcomes[i].label = job.label;
+      outcomes[i].seed_index = job.seed_index;
+      if (method_stage_done(job_json(json, job_methods[i], config, job), job, a.preset)) {
+        std::printf("%s: trained, rollouts up to date\n", job.name().c_str());
+        continue;
+      }
+      started.push_back(i);
+      make_dirs(job.dir);
+      fs::remove(outcome_path(job));  // a stale one must not stand for this attempt
+      ChildJob c{job.name(), a.executable, {"--threads", std::to_string(threads), "reproduce", "--preset", a.preset, "--out", out,
+                              "--seeds", std::to_string(seeds), "--job", job.label + "@" + std::to_string(job.seed_index)},
+                 job.dir + "/reproduce.log"};
+      for (const std::string& s : sets) c.args.insert(c.args.end(), {"--set", s});
+      children.push_back(c);
+    }
+    const std::vector<ChildResult> results = run_children(children, parallel);
+    std::string failed;
+    for (size_t c = 0; c < children.size(); ++c) {
+      const size_t i = started[c];
+      if (results[c].exit_code == 0) {
+        outcomes[i] = read_outcome(jobs[i]);
+        continue;
+      }
+      failed += "\n  " + jobs[i].name() + " (log " + children[c].log + "):\n    " + tail_lines(children[c].log, 3);
+    }
+    if (!failed.empty())
+      throw Error("reproduce: these methods failed (finished ones are kept; rerun to retry):" + failed);
+  }
+
+  // The shape-count check of every rollout file, in one table and shape_count.json.
+  nlohmann::json per_method = nlohmann::json::object();
+  std::vector<std::pair<std::string, std::vector<ShapeShare>>> tables;
+  std::vector<std::string> samples;
+  double train_s = 0, sample_s = 0;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const MethodOutcome& o = outcomes[i];
+    const std::string name = jobs[i].name();
+    samples.push_back(jobs[i].dir + "/samples.h5");
+    train_s += o.train_s;
+    sample_s += o.sample_s;
+    per_method[name] = {{"seconds", {{"train", o.train_s}, {"sample", o.sample_s}}}};
+    const std::vector<ShapeShare> shares = rollout_shares(samples.back());
+    if (!shares.empty()) {
+      per_method[name]["shape_count"] = to_json(shares);
+      tables.emplace_back(name, shares);
+    }
+  }
+  if (!tables.empty()) {
+    std::printf("\n%s\n", format_comparison(tables).c_str());
+    const nlohmann::json summary = {{"preset", config.name},
+                                    {"t_train", config.train.frames},
+                                    {"context", config.sample.context},
+                                    {"rollouts", config.sample.count},
+                                    {"seeds", seeds},
+                                    {"methods", per_method},
+                                    {"seconds", {{"data", data_s}, {"train", train_s}, {"sample", sample_s}}},
+                                    {"environment", environment_json(config.device)}};
+    // Left as it is when every method's shares are the same (only the timings would change).
+    bool same = false;
+    try {
+      const nlohmann::json old = nlohmann::json::parse(read_file(out + "/shape_count.json"));
+      same = old["methods"].size() == per_method.size();
+      for (const auto& [label, m] : per_method.items())
+        same = same && old["methods"].contains(label) && old["methods"][label]["shape_count"] == m["shape_count"];
+    } catch (const std::exception&) {
+    }
+    if (!same) write_file_atomic(out + "/shape_count.json", summary.dump(2) + "\n");
+  }
+
+  // 3. Every method's rollouts (all seeds) evaluated together; 4. the report.
+  const double evaluate_s = evaluate_stage(config, samples, json["data"]["train_file"].get<std::string>(), out);
+  report_stage(out);
+  std::printf("reproduce %s: done in %s (data %s, train %s, sample %s, evaluate %s; train and sample summed over "
+              "methods)\n",
+              config.name.c_str(), format_seconds(seconds_since(t_all)).c_str(), format_seconds(data_s).c_str(),
+              format_seconds(train_s).c_str(), format_seconds(sample_s).c_str(), format_seconds(evaluate_s).c_str());
+}
+
+}  // namespace dfb

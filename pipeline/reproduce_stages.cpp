@@ -1,0 +1,277 @@
+// The stages of dfbench reproduce and their keys (see reproduce_stages.h).
+#include "pipeline/reproduce_stages.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+
+#include "tensor/checkpoint.h"
+#include "base/error.h"
+#include "base/files.h"
+#include "formats/h5.h"
+#include "base/hash.h"
+#include "rollout/method.h"
+#include "base/progress.h"
+#include "pipeline/run_config.h"
+#include "pipeline/run_parts.h"
+#include "pipeline/sampler.h"
+#include "pipeline/train_run.h"
+#include "formats/dataset_file.h"
+#include "metrics/evaluate.h"
+#include "reports/report.h"
+
+namespace dfb {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kReportVersion = 1;  // bump when the report's layout changes, so reruns rebuild it
+
+// Writes `clips` to `path` unless a file with the same generator and shape is there.
+void ensure_dataset(const std::string& path, const Clips& clips) {
+  if (fs::exists(path)) {
+    try {
+      h5::Reader f(path);
+      if (f.attr_string("/", "generator") == clips.generator_json && f.shape("frames")[0] == clips.count &&
+          f.shape("frames")[1] == clips.length) {
+        std::printf("data: %s is up to date\n", path.c_str());
+        return;
+      }
+    } catch (const Error&) {  // unreadable or different: write it again
+    }
+  }
+  write_dataset_file(path, clips);
+  std::printf("data: wrote %s (%lld clips x %lld frames)\n", path.c_str(), static_cast<long long>(clips.count),
+              static_cast<long long>(clips.length));
+}
+
+int64_t checkpoint_step(const std::string& run_dir) {
+  const std::string latest = latest_checkpoint(run_dir);
+  if (latest.empty()) return -1;
+  h5::Reader f(latest);
+  return f.attr_int("/", "step");
+}
+
+// Moves a run trained with other inputs to OUT/.replaced/<name>-<time>/ and says so.
+void set_aside(const std::string& run, const std::string& out, const std::string& name, const std::string& why) {
+  const std::string stamp = std::to_string(static_cast<long long>(std::time(nullptr)));
+  std::string safe = name;
+  for (char& ch : safe)
+    if (ch == ' ' || ch == '/') ch = '-';
+  const std::string to = out + "/.replaced/" + safe + "-" + stamp;
+  make_dirs(out + "/.replaced");
+  fs::rename(run, to);
+  std::printf("train: %s %s; moved it to %s and training again\n", run.c_str(), why.c_str(), to.c_str());
+}
+
+struct MethodKeys {
+  std::string train, sample;
+};
+MethodKeys method_keys(const RunConfig& config, const std::string& data) {
+  MethodKeys k;
+  k.train = train_key(config.resolved, data);
+  k.sample = stage_key({k.train, config.train.steps, config.resolved["method"], config.resolved["sample"]});
+  return k;
+}
+
+// The rollout file holds this method's rollouts made with `key`.
+bool samples_current(const std::string& samples, const std::string& label, const std::string& key) {
+  if (!fs::exists(samples)) return false;
+  try {
+    const Rollouts old = read_rollout_file(samples);
+    return old.method == label && old.stage_key == key;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+std::string data_key(const std::string& train_file) {
+  h5::Reader f(train_file);
+  if (f.has_attr("/", "generator")) return stage_key(f.attr_string("/", "generator"));
+  return stage_key({train_file, static_cast<int64_t>(fs::file_size(train_file))});
+}
+
+std::string train_key(const nlohmann::json& resolved, const std::string& data) {
+  nlohmann::json in = nlohmann::json::object();
+  for (const auto& [key, value] : resolved.items()) {
+    if (key == "data" || key == "sample" || key == "evaluate" || key == "device" || key == "threads" || key == "name" ||
+        key == "seeds")
+      continue;
+    in[key] = key == "method" ? training_part(value) : value;
+  }
+  in["data"] = data;
+  return stage_key(in);
+}
+
+bool method_stage_done(const nlohmann::json& json, const MethodJob& job, const std::string& source) {
+  const RunConfig config = parse_run_config(json, source);
+  return checkpoint_step(job.dir) >= config.train.steps &&
+         samples_current(job.dir + "/samples.h5", job.label,
+                          method_keys(config, data_key(config.data.train_file)).sample);
+}
+
+std::string MethodJob::name() const {
+  return seed_index == 0 ? label : label + " seed " + std::to_string(seed_index);
+}
+
+std::string job_dir(const std::string& out, const std::string& label, int64_t seed_index) {
+  return seed_index == 0 ? out + "/" + label : out + "/seed" + std::to_string(seed_index) + "/" + label;
+}
+
+nlohmann::json data_stage(const nlohmann::json& json, const RunConfig& config, const std::string& out) {
+  nlohmann::json j = json;
+  if (!config.data.train_file.empty()) return j;
+  make_dirs(out + "/data");
+  const std::string train = fs::absolute(out + "/data/train.h5").string();
+  const std::string eval = fs::absolute(out + "/data/eval.h5").string();
+  ensure_dataset(train, load_train_clips(config));
+  ensure_dataset(eval, load_eval_clips(config, config.sample.count, config.sample.length));
+  j["data"] = {{"train_file", train}, {"eval_file", eval}};
+  return j;
+}
+
+nlohmann::json MethodOutcome::to_json() const {
+  return {{"label", label}, {"seed_index", seed_index}, {"train_s", train_s}, {"sample_s", sample_s}};
+}
+
+MethodOutcome MethodOutcome::from_json(const nlohmann::json& j) {
+  MethodOutcome o;
+  o.label = j.at("label").get<std::string>();
+  o.seed_index = j.at("seed_index").get<int64_t>();
+  o.train_s = j.at("train_s").get<double>();
+  o.sample_s = j.at("sample_s").get<double>();
+  return o;
+}
+
+MethodOutcome method_stage(const nlohmann::json& json, const MethodJob& job, const std::string& source,
+                           const std::string& out) {
+  MethodOutcome o;
+  o.label = job.label;
+  o.seed_index = job.seed_index;
+  const RunConfig config = parse_run_config(json, source);
+  const std::string& run = job.dir;
+  const std::string data = data_key(config.data.train_file);
+  const MethodKeys keys = method_keys(config, data);  // the data file is read once
+  const std::string& key = keys.train;
+
+  // Training: resumed when its checkpoints were made with this key, redone when the key changed.
+  auto t0 = std::chrono::steady_clock::now();
+  int64_t have = checkpoint_step(run);
+  if (have >= 0 && train_key(load_run_config(run).resolved, data) != key) {
+    set_aside(run, out, job.name(), "was trained with another config or data");
+    have = -1;
+  }
+  if (have >= config.train.steps) {
+    std::printf("train: %s is trained (%lld steps)\n", run.c_str(), static_cast<long long>(have));
+  } else {
+    TrainRunOptions to;
+    to.resume = have >= 0;
+    if (to.resume) std::printf("train: resuming %s from step %lld\n", run.c_str(), static_cast<long long>(have));
+    train_run(config, run, to);
+  }
+  o.train_s = seconds_since(t0);
+
+  // Rollouts: made again when the model, the method or the sampling options changed.
+  const std::string samples = run + "/samples.h5";
+  const std::string& sample_key = keys.sample;
+  t0 = std::chrono::steady_clock::now();
+  if (!samples_current(samples, job.label, sample_key)) {
+    Rollouts result = sample_run(config, run, default_request(config));
+    result.method = job.label;
+    result.stage_key = sample_key;
+    write_rollout_file(samples, result);
+    std::printf("sample: wrote %s\n", samples.c_str());
+  } else {
+    std::printf("sample: %s is up to date\n", samples.c_str());
+  }
+  o.sample_s = seconds_since(t0);
+  return o;
+}
+
+std::vector<ShapeShare> rollout_shares(const std::string& samples) {
+  const Rollouts r = read_rollout_file(samples);
+  if (r.truth.objects <= 0) return {};
+  return shape_count_shares(r.generated, r.truth, static_cast<int>(r.truth.objects), r.context, r.t_train);
+}
+
+double evaluate_stage(const RunConfig& config, const std::vector<std::string>& samples, const std::string& train_file,
+                      const std::string& out) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string encoder = out + "/encoder.h5", metrics = out + "/metrics.json";
+  const EvaluateConfig& e = config.evaluate;
+  EncoderTrainOptions to;
+  to.steps = e.encoder_steps;
+  to.net.dim = e.encoder_dim;
+  to.seed = config.seed;
+  std::string encoder_hash;
+  if (fs::exists(encoder)) {
+    try {
+      const EncoderInfo i = FrameEncoder::load(encoder).info();
+      if (i.steps == to.steps && i.options.dim == to.net.dim && i.seed == to.seed && i.trained_on == train_file)
+        encoder_hash = i.hash;
+    } catch (const Error&) {  // unreadable or tampered: train it again
+    }
+  }
+  if (!encoder_hash.empty()) {
+    std::printf("encoder: %s is trained\n", encoder.c_str());
+  } else {
+    const FrameEncoder enc = train_encoder(read_dataset_file(train_file), train_file, to);
+    enc.save(encoder);
+    encoder_hash = enc.info().hash;
+    std::printf("encoder: wrote %s (reconstruction MSE %.5f, %s)\n", encoder.c_str(), enc.info().final_loss,
+                encoder_hash.c_str());
+  }
+  EvaluateOptions o;
+  o.samples = samples;
+  o.encoder = encoder;
+  o.bootstrap.resamples = e.bootstrap;
+  o.bootstrap.seed = config.seed;
+  o.random_encoder.dim = e.encoder_dim;
+  o.random_seed = config.seed;
+  o.fd_window = e.fd_window > 0 ? e.fd_window : config.train.frames;  // video-level: windows of T_train
+  nlohmann::json inputs = {{"evaluate", config.resolved["evaluate"]}, {"encoder", encoder_hash},
+                           {"fd_window", o.fd_window}, {"samples", nlohmann::json::array()}};
+  for (const std::string& s : samples) inputs["samples"].push_back({s, read_rollout_file(s).stage_key});
+  for (const MetricInfo& m : metric_catalogue()) inputs["versions"][m.name] = m.version;
+  const std::string key = stage_key(inputs);
+  try {
+    if (nlohmann::json::parse(read_file(metrics)).value("stage_key", std::string()) == key &&
+        fs::exists(out + "/curves.csv")) {
+      std::printf("evaluate: %s is up to date\n", metrics.c_str());
+      return seconds_since(t0);
+    }
+  } catch (const std::exception&) {  // missing or unreadable: evaluate
+  }
+  Evaluation ev = evaluate_rollouts(o);
+  ev.metrics["evaluate"] = config.resolved["evaluate"];
+  ev.metrics["stage_key"] = key;
+  write_evaluation(ev, out);
+  std::printf("\n%s\nevaluate: wrote %s and %s/curves.csv\n", format_evaluation(ev).c_str(), metrics.c_str(),
+              out.c_str());
+  return seconds_since(t0);
+}
+
+void report_stage(const std::string& out) {
+  const std::string stamp = out + "/report/stage.json";
+  const nlohmann::json metrics = nlohmann::json::parse(read_file(out + "/metrics.json"));
+  const std::string key = stage_key({metrics.value("stage_key", std::string()), kReportVersion});
+  try {
+    if (nlohmann::json::parse(read_file(stamp)).value("stage_key", std::string()) == key &&
+        fs::exists(out + "/report/index.html")) {
+      std::printf("report: %s/report/index.html is up to date\n", out.c_str());
+      return;
+    }
+  } catch (const std::exception&) {  // missing or unreadable: build it
+  }
+  ReportOptions ro;
+  ro.runs = {out};
+  std::printf("report: wrote %s\n", build_report(ro).c_str());
+  write_file_atomic(stamp, nlohmann::json({{"stage_key", key}}).dump(2) + "\n");
+}
+
+}  // namespace dfb

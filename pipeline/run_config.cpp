@@ -1,0 +1,271 @@
+#include "pipeline/run_config.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <set>
+
+#include "backbones/backbone.h"
+#include "base/error.h"
+#include "formats/h5.h"
+#include "base/json_reader.h"
+#include "rollout/method.h"
+#include "base/presets.h"
+#include "base/registry.h"
+#include "datasets/dataset_registry.h"
+
+namespace dfb {
+namespace {
+
+void read_data(JsonReader& r, DataConfig& d, DataShape& shape) {
+  r.get("dataset", d.dataset)
+      .get("train_clips", d.train_clips)
+      .get("clip_length", d.clip_length)
+      .get("seed", d.seed)
+      .get("train_file", d.train_file)
+      .get("eval_file", d.eval_file);
+  r.check(d.train_clips >= 1, "train_clips", "must be >= 1");
+  r.check(d.clip_length >= 1, "clip_length", "must be >= 1");
+  // The options are always checked (they make the evaluation clips when there is no eval_file);
+  // a train_file decides the frame shape.
+  JsonReader options = r.child("options");
+  if (const auto* entry = Registry<DatasetFactory>::instance().find(d.dataset)) {
+    Clips probe = entry->factory.make(options, 1, 1, d.seed, "train");
+    if (probe.count == 1) shape = {probe.channels, probe.height};
+  } else {
+    r.check(false, "dataset", unknown_name_message("dataset", d.dataset, Registry<DatasetFactory>::instance().names()));
+  }
+  if (!d.train_file.empty()) {
+    if (!std::filesystem::exists(d.train_file)) {
+      r.check(false, "train_file", "no such file: " + d.train_file);
+    } else {
+      try {
+        h5::Reader f(d.train_file);
+        std::vector<int64_t> s = f.shape("frames");
+        if (s.size() == 5) shape = {s[4], s[2]};
+      } catch (const Error& e) {
+        r.check(false, "train_file", e.what());
+      }
+    }
+  }
+  r.finish();
+}
+
+void read_train(JsonReader& r, TrainConfig& t) {
+  r.get("frames", t.frames)
+      .get("steps", t.steps)
+      .get("batch", t.batch)
+      .get("lr", t.lr)
+      .get("warmup", t.warmup)
+      .get("min_lr_ratio", t.min_lr_ratio)
+      .get("weight_decay", t.weight_decay)
+      .get("beta1", t.beta1)
+      .get("beta2", t.beta2)
+      .get("grad_clip", t.grad_clip)
+      .get("ema_decay", t.ema_decay)
+      .get("checkpoint_every", t.checkpoint_every)
+      .get("log_every", t.log_every)
+      .get("keep_checkpoints", t.keep_checkpoints);
+  r.check(t.frames >= 2, "frames", "must be >= 2");
+  r.check(t.steps >= 1, "steps", "must be >= 1");
+  r.check(t.batch >= 1, "batch", "must be >= 1");
+  r.check(t.lr > 0, "lr", "must be > 0");
+  r.check(t.warmup >= 0, "warmup", "must be >= 0");
+  r.check(t.min_lr_ratio >= 0 && t.min_lr_ratio <= 1, "min_lr_ratio", "must be in [0, 1]");
+  r.check(t.weight_decay >= 0, "weight_decay", "must be >= 0");
+  r.check(t.beta1 >= 0 && t.beta1 < 1, "beta1", "must be in [0, 1)");
+  r.check(t.beta2 >= 0 && t.beta2 < 1, "beta2", "must be in [0, 1)");
+  r.check(t.grad_clip >= 0, "grad_clip", "must be >= 0 (0 disables)");
+  r.check(t.ema_decay >= 0 && t.ema_decay < 1, "ema_decay", "must be in [0, 1)");
+  r.check(t.checkpoint_every >= 1, "checkpoint_every", "must be >= 1");
+  r.check(t.log_every >= 1, "log_every", "must be >= 1");
+  r.check(t.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1");
+  r.finish();
+}
+
+void read_evaluate(JsonReader& r, EvaluateConfig& e) {
+  r.get("encoder_steps", e.encoder_steps)
+      .get("encoder_dim", e.encoder_dim)
+      .get("bootstrap", e.bootstrap)
+      .get("fd_window", e.fd_window);
+  r.check(e.encoder_steps >= 1, "encoder_steps", "must be >= 1");
+  r.check(e.encoder_dim >= 1, "encoder_dim", "must be >= 1");
+  r.check(e.bootstrap >= 0, "bootstrap", "must be >= 0");
+  r.check(e.fd_window >= 0, "fd_window", "must be >= 0 (0 = T_train)");
+  r.finish();
+}
+
+void read_sample(JsonReader& r, SampleConfig& s) {
+  r.get("steps", s.steps)
+      .get("eta", s.eta)
+      .get("context", s.context)
+      .get("length", s.length)
+      .get("count", s.count)
+      .get("batch", s.batch);
+  r.check(s.steps >= 1, "steps", "must be >= 1");
+  r.check(s.eta >= 0, "eta", "must be >= 0");
+  r.check(s.context >= 1, "context", "must be >= 1 (rollouts start from ground-truth frames)");
+  r.check(s.length > s.context, "length", "must exceed context (it counts the context frames too)");
+  r.check(s.count >= 1, "count", "must be >= 1");
+  r.check(s.batch >= 1, "batch", "must be >= 1");
+  r.finish();
+}
+
+// The "methods" list: each entry read strictly like "method" (a bare name = {"name": name}),
+// and the backbone checked against each one's causality. Labels must be unique. Without a
+// list, every registered method (the one named in "method" with its options) that the
+// backbone can serve; the others go to `skipped`.
+std::vector<nlohmann::json> read_methods(const nlohmann::json& json, const nlohmann::json& method, const DataShape& shape,
+                                         int64_t frames, ConfigErrors& errors, std::vector<std::string>& skipped) {
+  std::vector<nlohmann::json> out;
+  const bool listed = json.is_object() && json.contains("methods");
+  nlohmann::json list = nlohmann::json::array();
+  if (listed) {
+    list = json["methods"];
+    if (!list.is_array() || list.empty()) {
+      errors.add("methods", "must be a non-empty list of methods (names or {\"name\": ...} objects)");
+      return out;
+    }
+  } else {
+    for (const std::string& name : Registry<MethodFactory>::instance().names())
+      list.push_back(method.value("name", std::string()) == name ? method : nlohmann::json{{"name", name}});
+  }
+  std::set<std::string> labels;
+  const nlohmann::json backbone = json.contains("backbone") ? json["backbone"] : nlohmann::json::object();
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string path = "methods[" + std::to_string(i) + "]";
+    nlohmann::json entry = list[i].is_string() ? nlohmann::json{{"name", list[i]}} : list[i];
+    nlohmann::json resolved = nlohmann::json::object();
+    ConfigErrors own;  // an implicit entry's errors belong to "method" (reported there) or to the backbone
+    JsonReader m(entry, path, listed ? errors : own);
+    m.record_into(resolved);
+    std::string label;
+    m.get("label", label);
+    std::unique_ptr<Method> made = make_method(m);
+    if (!made) continue;
+    if (label.empty()) resolved.erase("label");
+    if (!labels.insert(method_label(resolved)).second)
+      errors.add(path, "'" + method_label(resolved) + "' appears twice; give one entry a distinct \"label\"");
+    ConfigErrors backbone_errors;  // reported per method, not as errors of "backbone" itself
+    JsonReader b(backbone, "backbone", backbone_errors);
+    make_backbone(b, BackboneShape{shape.channels, shape.size, frames, made->causal()});
+    if (!backbone_errors.empty()) {
+      if (listed) {
+        for (const std::string& line : backbone_errors.lines()) errors.add(path, "with this method, " + line);
+      } else {
+        skipped.push_back(method_label(resolved) + ": " + backbone_errors.lines().front());
+      }
+      continue;
+    }
+    out.push_back(resolved);
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json config_for_method(const nlohmann::json& json, const nlohmann::json& method) {
+  nlohmann::json out = json;
+  out.erase("methods");
+  nlohmann::json m = method;
+  m.erase("label");
+  out["method"] = m;
+  return out;
+}
+
+std::string method_label(const nlohmann::json& method) {
+  if (method.contains("label") && method["label"].is_string()) return method["label"].get<std::string>();
+  return method.value("name", std::string("diffusion_forcing"));
+}
+
+RunConfig parse_run_config(const nlohmann::json& json, const std::string& source) {
+  ConfigErrors errors;
+  RunConfig c;
+  c.resolved = nlohmann::json::object();
+  JsonReader r(json, "", errors);
+  r.record_into(c.resolved);
+  r.get("name", c.name).get("seed", c.seed).get("seeds", c.seeds).get("device", c.device).get("threads", c.threads);
+  r.check(c.seeds >= 1, "seeds", "must be >= 1");
+  r.check(c.device == "cpu" || c.device.rfind("cuda", 0) == 0, "device", "must be cpu or cuda[:N]");
+  r.check(c.threads >= 0, "threads", "must be >= 0 (0 = all cores)");
+  DataShape shape;
+  {
+    JsonReader d = r.child("data");
+    read_data(d, c.data, shape);
+  }
+  {
+    JsonReader x = r.child("diffusion");
+    read_options(x, c.diffusion);
+  }
+  {
+    JsonReader t = r.child("train");
+    read_train(t, c.train);
+  }
+  {
+    JsonReader s = r.child("sample");
+    read_sample(s, c.sample);
+  }
+  {
+    JsonReader e = r.child("evaluate");
+    read_evaluate(e, c.evaluate);
+  }
+  r.check(c.data.train_file.empty() ? c.data.clip_length >= c.train.frames : true, "data.clip_length",
+          "must be >= train.frames (" + std::to_string(c.train.frames) + ")");
+  bool causal = true;
+  {
+    JsonReader m = r.child("method");
+    std::unique_ptr<Method> method = make_method(m);
+    if (method) causal = method->causal();
+  }
+  {
+    JsonReader b = r.child("backbone");
+    make_backbone(b, BackboneShape{shape.channels, shape.size, c.train.frames, causal});
+  }
+  c.methods = read_methods(json, c.resolved["method"], shape, c.train.frames, errors, c.methods_skipped);
+  if (json.is_object() && json.contains("methods")) {
+    r.accept("methods");
+    c.resolved["methods"] = c.methods;
+  }
+  r.finish();
+  errors.throw_if_any(source);
+  c.data.options = c.resolved["data"]["options"];
+  c.backbone = c.resolved["backbone"];
+  c.method = c.resolved["method"];
+  return c;
+}
+
+nlohmann::json load_config_json(const std::string& preset_or_path, const std::vector<std::string>& overrides) {
+  nlohmann::json j;
+  const bool is_file = preset_or_path.find('/') != std::string::npos ||
+                       preset_or_path.find(".json") != std::string::npos ||
+                       std::filesystem::exists(preset_or_path);
+  if (is_file) {
+    j = load_json_file(preset_or_path);
+  } else {
+    const std::string text = preset_json(preset_or_path);
+    try {
+      j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error("embedded preset '" + preset_or_path + "' is not valid JSON: " + e.what());
+    }
+  }
+  for (const std::string& o : overrides) apply_override(j, o);
+  return j;
+}
+
+DataShape data_shape(const RunConfig& config) {
+  DataShape shape;
+  if (!config.data.train_file.empty()) {
+    h5::Reader f(config.data.train_file);
+    std::vector<int64_t> s = f.shape("frames");
+    if (s.size() != 5) throw Error(config.data.train_file + ": /frames must have 5 dimensions [N, L, H, W, C]");
+    return {s[4], s[2]};
+  }
+  ConfigErrors errors;
+  JsonReader r(config.data.options, "data.options", errors);
+  Clips probe = Registry<DatasetFactory>::instance().get(config.data.dataset).factory.make(r, 1, 1, config.data.seed, "train");
+  errors.throw_if_any("config");
+  return {probe.channels, probe.height};
+}
+
+}  // namespace dfb

@@ -1,0 +1,40 @@
+#include "pipeline/train_run.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "base/error.h"
+#include "base/json_reader.h"
+#include "pipeline/run_parts.h"
+
+namespace dfb {
+namespace fs = std::filesystem;
+
+TrainSummary train_run(const RunConfig& config, const std::string& run_dir, const TrainRunOptions& options) {
+  TrainInputs in;
+  in.name = config.name;
+  in.seed = config.seed;
+  in.device = config.device;
+  in.config_text = config.resolved.dump(2) + "\n";
+  in.environment_json = environment_json(config.device).dump(2) + "\n";
+  in.backbone_name = config.backbone.value("name", std::string("?"));
+  in.diffusion = config.diffusion;
+  in.train = config.train;
+  const std::unique_ptr<Method> method = build_method(config);
+  in.method = method.get();
+  const BackboneShape shape = backbone_shape(config, *method);  // the data's shape is read once
+  in.make_backbone = [&config, shape] { return build_backbone(config, shape); };
+  in.open_data = [&config] { return open_train_source(config); };
+  return train(in, run_dir, options);
+}
+
+RunConfig load_run_config(const std::string& run_dir) {
+  const std::string path = (fs::path(run_dir) / "config.json").string();
+  if (!fs::exists(path))
+    throw Error("no run in '" + run_dir + "' (no config.json); train one with: dfbench train --config smoke --out " +
+                run_dir);
+  return parse_run_config(load_json_file(path), path);
+}
+
+}  // namespace dfb

@@ -1,0 +1,195 @@
+#include "rollout/denoiser.h"
+
+#include <torch/torch.h>
+
+#include "base/error.h"
+
+namespace dfb {
+
+namespace {
+
+// Leading frames with from == to == 0 in every sample.
+int64_t leading_clean(const torch::Tensor& from, const torch::Tensor& to) {
+  torch::Tensor still = ((from == 0) & (to == 0)).all(0);
+  const int64_t t = still.size(0);
+  int64_t p = 0;
+  while (p < t && still[p].item<bool>()) ++p;
+  return p;
+}
+
+int64_t frames_of(const torch::Tensor& x) { return x.defined() ? x.size(1) : 0; }
+
+}  // namespace
+
+Denoiser::Denoiser(Backbone model, const Diffusion& diffusion) : model_(std::move(model)), diffusion_(diffusion) {}
+
+torch::Tensor Denoiser::noise(int64_t batch, int64_t frames, const torch::Tensor& like, at::Generator& gen) const {
+  torch::Tensor eps = torch::randn({batch, frames, like.size(2), like.size(3), like.size(4)}, gen,
+                                   torch::TensorOptions().dtype(torch::kFloat32));
+  return eps.to(like.device(), like.scalar_type());
+}
+
+std::pair<torch::Tensor, torch::Tensor> Denoiser::plans(const torch::Tensor& x, const torch::Tensor& from_in,
+                                                        const torch::Tensor& to_in) const {
+  const int64_t b = x.size(0), t = x.size(1);
+  torch::Tensor from = from_in.dim() == 1 ? from_in.unsqueeze(0).expand({b, t}) : from_in;
+  torch::Tensor to = to_in.dim() == 1 ? to_in.unsqueeze(0).expand({b, t}) : to_in;
+  from = from.to(torch::kCPU, torch::kLong).contiguous();
+  to = to.to(torch::kCPU, torch::kLong).contiguous();
+  if (from.size(0) != b || from.size(1) != t || to.sizes() != from.sizes())
+    throw Error("Denoiser::step: level plans must be [B, T] = [" + std::to_string(b) + ", " + std::to_string(t) + "]");
+  if ((to > from).any().item<bool>()) throw Error("Denoiser::step: a frame's target level is above its current level");
+  return {from, to};
+}
+
+torch::Tensor Denoiser::step(const torch::Tensor& x, const torch::Tensor& from_in, const torch::Tensor& to_in,
+                             const StepOptions& options, at::Generator& gen) {
+  auto [from, to] = plans(x, from_in, to_in);
+  const int64_t p = leading_clean(from, to);
+  if (p == x.size(1)) return x;
+  if (p == 0) return step_after(torch::Tensor(), x, from, to, options, gen);
+  torch::Tensor history = x.slice(1, 0, p);
+  return torch::cat({history, step_after(history, x.slice(1, p), from.slice(1, p), to.slice(1, p), options, gen)}, 1);
+}
+
+torch::Tensor Denoiser::step_after(const torch::Tensor& history, const torch::Tensor& x, const torch::Tensor& from_in,
+                                   const torch::Tensor& to_in, const StepOptions& options, at::Generator& gen) {
+  auto [from, to] = plans(x, from_in, to_in);
+  const int64_t b = x.size(0), t = x.size(1), h = frames_of(history);
+  if (!recurrent() && h + t > window())
+    throw Error("Denoiser::step: " + std::to_string(h + t) + " frames exceed the model window of " +
+                std::to_string(window()));
+  // x's own leading clean frames join the history.
+  const int64_t q = leading_clean(from, to);
+  if (q == t) return x;
+  const int64_t p = h + q;  // history frames in all
+  const bool cached = use_history_cache_ && model_->supports_history();
+  if (recurrent() && cached && options.guidance != 1.0)
+    throw Error("history guidance needs a windowed backbone (unet3d); a recurrent one keeps no history to re-noise");
+  if (p > 0 && recurrent() && cached) {
+    set_recurrent_history(h > 0 ? history : x.slice(1, 0, 0), x.slice(1, 0, q), options.clean_input_level, gen);
+  } else if (p > 0) {
+    set_history(q == 0 ? history : h == 0 ? x.slice(1, 0, q) : torch::cat({history, x.slice(1, 0, q)}, 1),
+                options.clean_input_level, gen);
+  } else {
+    history_key_ = torch::Tensor();
+    state_frames_ = 0;
+  }
+
+  // The other frames: those that stay clean are stabilized afresh, the moving ones shown as they are.
+  torch::Tensor rest = x.slice(1, q), rest_from = from.slice(1, q), rest_to = to.slice(1, q);
+  torch::Tensor input = rest, input_levels = rest_from;
+  if (options.clean_input_level > 0) {
+    torch::Tensor stable = (rest_from == 0) & (rest_to == 0);
+    if (stable.any().item<bool>()) {
+      input_levels = torch::where(stable, torch::full_like(rest_from, options.clean_input_level), rest_from);
+      torch::Tensor noised = diffusion_.q_sample(rest, input_levels, diffusion_.noise_like(rest, gen));
+      input = torch::where(stable.to(x.device()).reshape({b, t - q, 1, 1, 1}), noised, rest);
+    }
+  }
+  auto level_input = [&](const torch::Tensor& lv) {
+    return (lv.to(torch::kFloat32) / static_cast<double>(diffusion_.levels())).to(x.device());
+  };
+  // The prediction for the frames after a history shown as `shown` at `levels`, whole window, no cache.
+  auto after_history = [&](const torch::Tensor& shown, const torch::Tensor& levels) {
+    return model_->forward(torch::cat({shown, input}, 1), level_input(torch::cat({levels, input_levels}, 1))).slice(1, p);
+  };
+  torch::Tensor prediction;
+  {
+    torch::NoGradGuard no_grad;
+    if (p > 0 && cached) {
+      if (!history_in_model_) {
+        model_->set_history(history_input_, level_input(history_levels_));
+        history_in_model_ = true;
+      }
+      prediction = model_->forward_after_history(input, level_input(input_levels));
+    } else if (p > 0) {
+      prediction = after_history(history_input_, history_levels_);
+    } else {
+      prediction = model_->forward(input, level_input(input_levels));
+    }
+  }
+  ++calls_;
+  if (p > 0 && options.guidance != 1.0) {
+    const int64_t g = options.guidance_level >= 0 ? options.guidance_level : diffusion_.levels();
+    const torch::Tensor guide_levels = torch::full({b, p}, g, torch::kLong);
+    if (!guide_input_.defined() || guide_level_ != g) {
+      guide_level_ = g;
+      guide_input_ = diffusion_.q_sample(history_key_, guide_levels, diffusion_.noise_like(history_key_, gen));
+    }
+    torch::Tensor unguided;
+    {
+      torch::NoGradGuard no_grad;
+      unguided = after_history(guide_input_, guide_levels);
+    }
+    ++calls_;
+    prediction = unguided + options.guidance * (prediction - unguided);
+  }
+  // Estimates for the frames that move come from their own (un-stabilized) input.
+  Diffusion::Estimate est = diffusion_.estimate(input, prediction, input_levels);
+  torch::Tensor moved = diffusion_.ddim_step(rest, est, rest_from, rest_to, options.eta, gen);
+  return q > 0 ? torch::cat({x.slice(1, 0, q), moved}, 1) : moved;
+}
+
+Diffusion::Estimate Denoiser::estimate(const torch::Tensor& x, const torch::Tensor& levels_in) {
+  const int64_t b = x.size(0), t = x.size(1);
+  torch::Tensor levels = levels_in.dim() == 1 ? levels_in.unsqueeze(0).expand({b, t}) : levels_in;
+  levels = levels.to(torch::kCPU, torch::kLong).contiguous();
+  if (!recurrent() && t > window())
+    throw Error("Denoiser::estimate: " + std::to_string(t) + " frames exceed the model window of " +
+                std::to_string(window()));
+  torch::Tensor prediction =
+      model_->forward(x, (levels.to(torch::kFloat32) / static_cast<double>(diffusion_.levels())).to(x.device()));
+  ++calls_;
+  return diffusion_.estimate(x, prediction, levels);
+}
+
+void Denoiser::set_history(const torch::Tensor& history, int64_t level, at::Generator& gen) {
+  state_frames_ = 0;
+  if (history_key_.defined() && history_key_.sizes() == history.sizes() && history_level_ == level &&
+      torch::equal(history_key_, history))
+    return;  // the same history as the last call: keep its input and the model's cache
+  history_key_ = history.clone();
+  history_level_ = level;
+  history_levels_ = torch::full({history.size(0), history.size(1)}, level, torch::kLong);
+  history_input_ = level > 0 ? diffusion_.q_sample(history, history_levels_, diffusion_.noise_like(history, gen)) : history;
+  history_in_model_ = false;
+  guide_input_ = torch::Tensor();
+}
+
+void Denoiser::set_recurrent_history(const torch::Tensor& a, const torch::Tensor& b, int64_t level, at::Generator& gen) {
+  const int64_t na = frames_of(a), p = na + frames_of(b);
+  // Frames [i0, i1) of the history a ++ b, copied only where they straddle the two.
+  auto span = [&](int64_t i0, int64_t i1) {
+    if (i1 <= na) return a.slice(1, i0, i1);
+    if (i0 >= na) return b.slice(1, i0 - na, i1 - na);
+    return torch::cat({a.slice(1, i0, na), b.slice(1, 0, i1 - na)}, 1);
+  };
+  auto shown = [&](const torch::Tensor& frames) {  // noised to the history level (stabilization), labelled with it
+    history_levels_ = torch::full({frames.size(0), frames.size(1)}, level, torch::kLong);
+    return level > 0 ? diffusion_.q_sample(frames, history_levels_, diffusion_.noise_like(frames, gen)) : frames;
+  };
+  auto level_input = [&](const torch::Tensor& lv) {
+    return (lv.to(torch::kFloat32) / static_cast<double>(diffusion_.levels())).to(span(0, 1).device());
+  };
+  const bool same = state_frames_ > 0 && state_frames_ <= p && history_in_model_ && history_level_ == level &&
+                    state_first_.sizes() == span(0, 1).sizes() && torch::equal(state_first_, span(0, 1)) &&
+                    torch::equal(state_last_, span(state_frames_ - 1, state_frames_));
+  torch::NoGradGuard no_grad;
+  if (!same) {  // a new rollout (or a different history): rebuild the state from all of it
+    torch::Tensor input = shown(span(0, p));
+    model_->set_history(input, level_input(history_levels_));
+  } else if (p > state_frames_) {  // the same rollout, grown: the state sees the new frames only
+    torch::Tensor input = shown(span(state_frames_, p));
+    model_->extend_history(input, level_input(history_levels_));
+  }
+  history_in_model_ = true;
+  history_level_ = level;
+  history_key_ = torch::Tensor();  // the frames are not kept: the state stands for them
+  history_input_ = torch::Tensor();
+  state_frames_ = p;
+  state_first_ = span(0, 1).clone();
+  state_last_ = span(p - 1, p).clone();
+}
+
+}  // namespace dfb

@@ -1,0 +1,93 @@
+// The rollout engine's one primitive (DESIGN §4): "denoise this window from these
+// per-frame levels to those". Every method's rollout is a loop over step().
+#pragma once
+#include <torch/types.h>
+
+#include <utility>
+
+#include "backbones/backbone.h"
+#include "diffusion/diffusion.h"
+
+namespace dfb {
+
+struct StepOptions {
+  double eta = 0.0;
+  // Frames that stay clean (from = to = 0) are shown to the network noised to this
+  // level and labelled with it (stabilization, DESIGN §4); 0 shows them clean.
+  int64_t clean_input_level = 0;
+  // History guidance (DESIGN §4, from the Diffusion Forcing Transformer): the prediction with
+  // the history h is mixed with one whose history is noised to `guidance_level` (N, the
+  // default: "no history", vanilla; below N: fractional), p̂ = p̂(h̃) + w·(p̂(h) − p̂(h̃)).
+  // The predictions are linear in ε̂, so this is the ε̂ mix. w = 1 turns it off.
+  double guidance = 1.0;
+  int64_t guidance_level = -1;  // -1 = N
+};
+
+class Denoiser {
+ public:
+  Denoiser(Backbone model, const Diffusion& diffusion);
+
+  // x: [B, T, C, H, W]; from, to: int64 [B, T] (or [T], broadcast over B) with to <= from.
+  // Frames with from == to come back bit-for-bit unchanged. Leading frames that stay clean
+  // (0 → 0) in every sample are the history.
+  torch::Tensor step(const torch::Tensor& x, const torch::Tensor& from, const torch::Tensor& to,
+                     const StepOptions& options, at::Generator& gen);
+  // The same step for the frames x that follow `history` (clean frames [B, P, ...], 0 → 0;
+  // undefined or empty = none): returns x's frames only. With a recurrent backbone the
+  // history may be the whole rollout so far — the model's state is extended by the frames
+  // it has not seen, never rebuilt — so rollouts pass it without copying it into a window.
+  torch::Tensor step_after(const torch::Tensor& history, const torch::Tensor& x, const torch::Tensor& from,
+                           const torch::Tensor& to, const StepOptions& options, at::Generator& gen);
+
+  // x̂₀ and ε̂ for every frame of x at `levels` (int64 [B, T] or [T]): one whole-window call
+  // with no history cache and with autograd left as the caller has it, so a guidance term
+  // can differentiate through the network (reconstruction guidance).
+  Diffusion::Estimate estimate(const torch::Tensor& x, const torch::Tensor& levels);
+
+  // Pure noise shaped [B, T, C, H, W] like `like`'s frames (level N).
+  torch::Tensor noise(int64_t batch, int64_t frames, const torch::Tensor& like, at::Generator& gen) const;
+
+  const Diffusion& diffusion() const { return diffusion_; }
+  // History caching (on by default): leading frames that stay clean over consecutive steps
+  // are prepared once — stabilization noise drawn once for them — and, when the backbone
+  // supports it, run through the backbone once (BackboneImpl::set_history). Off: the whole
+  // window is run every step; the results agree up to rounding. One Denoiser per model.
+  void set_history_cache(bool on) {
+    use_history_cache_ = on;
+    history_in_model_ = false;
+    state_frames_ = 0;
+  }
+  BackboneImpl& model() { return *model_; }
+  int64_t window() const { return model_->max_frames(); }
+  // The backbone carries a state (convgru): rollouts pass their whole past as history.
+  bool recurrent() const { return model_->recurrent(); }
+  int64_t calls() const { return calls_; }  // backbone calls made so far
+
+ private:
+  // Makes `history` (frames [B, P, ...] clean in this step) the current history, unless it already is.
+  void set_history(const torch::Tensor& history, int64_t level, at::Generator& gen);
+  // The same for the history made of `a` then `b` (either may be empty) held by a recurrent
+  // model's state: frames past those it has seen extend it; anything else rebuilds it.
+  void set_recurrent_history(const torch::Tensor& a, const torch::Tensor& b, int64_t level, at::Generator& gen);
+  // from/to as validated int64 [B, T] CPU tensors.
+  std::pair<torch::Tensor, torch::Tensor> plans(const torch::Tensor& x, const torch::Tensor& from,
+                                                const torch::Tensor& to) const;
+
+  Backbone model_;
+  const Diffusion& diffusion_;
+  int64_t calls_ = 0;
+  bool use_history_cache_ = true;
+  torch::Tensor history_key_;     // the clean history frames last seen
+  torch::Tensor history_input_;   // what the network is shown for them (stabilized)
+  torch::Tensor history_levels_;  // their levels, int64 [B, P]
+  torch::Tensor guide_input_;     // the history noised for the guidance branch (drawn once per history)
+  int64_t guide_level_ = -1;
+  int64_t history_level_ = 0;
+  bool history_in_model_ = false; // the model holds history_input_ in its cache
+  // A recurrent model's state: how many history frames it has seen, and the first and last
+  // of them (to recognise the same rollout's history, grown).
+  int64_t state_frames_ = 0;
+  torch::Tensor state_first_, state_last_;
+};
+
+}  // namespace dfb

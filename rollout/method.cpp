@@ -1,0 +1,52 @@
+#include "rollout/method.h"
+
+#include <torch/torch.h>
+
+#include "base/json_reader.h"
+#include "base/registry.h"
+
+namespace dfb {
+
+std::unique_ptr<Method> make_method(JsonReader& r) {
+  std::string name = "diffusion_forcing";
+  r.get("name", name);
+  const auto* entry = Registry<MethodFactory>::instance().find(name);
+  if (!entry) {
+    r.check(false, "name", unknown_name_message("method", name, Registry<MethodFactory>::instance().names()));
+    return nullptr;
+  }
+  return entry->factory.make(r);
+}
+
+nlohmann::json training_part(const nlohmann::json& method) {
+  nlohmann::json out = method;
+  const auto* entry = Registry<MethodFactory>::instance().find(method.value("name", std::string()));
+  if (entry)
+    for (const std::string& key : entry->factory.sampling_options) out.erase(key);
+  return out;
+}
+
+TrainLevels next_frame_levels(int64_t batch, int64_t frames, int64_t levels, int64_t augment_max, at::Generator& gen) {
+  torch::Tensor target = uniform_levels({batch, 1}, 1, frames - 1, gen);
+  torch::Tensor augment = uniform_levels({batch, 1}, 0, augment_max, gen);
+  torch::Tensor noisy = uniform_levels({batch, 1}, 1, levels, gen);
+  torch::Tensor t = torch::arange(frames, torch::kLong).unsqueeze(0);
+  TrainLevels out;
+  out.levels = torch::where(t < target, augment.expand({batch, frames}),
+                            torch::where(t == target, noisy.expand({batch, frames}), torch::full({batch, frames}, levels, torch::kLong)));
+  out.loss_mask = (t == target).to(torch::kFloat32);
+  return out;
+}
+
+TrainLevels full_sequence_levels(int64_t batch, int64_t frames, int64_t levels, at::Generator& gen) {
+  TrainLevels out;
+  out.levels = uniform_levels({batch, 1}, 1, levels, gen).expand({batch, frames}).contiguous();
+  out.loss_mask = torch::ones({batch, frames});
+  return out;
+}
+
+torch::Tensor uniform_levels(const std::vector<int64_t>& shape, int64_t low, int64_t high, at::Generator& gen) {
+  return torch::randint(low, high + 1, shape, gen, torch::TensorOptions().dtype(torch::kLong));
+}
+
+}  // namespace dfb

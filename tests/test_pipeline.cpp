@@ -1,0 +1,140 @@
+// The reproduce stages as a library, in this process (no binary spawned): a run is made
+// once, a rerun changes no file, a sampling-only change keeps the trained model and redoes
+// the rollouts, a training change sets the old run aside and trains again, and a run whose
+// last checkpoint and rollouts were lost resumes to the same bytes. The training key
+// changes with every option that shapes the weights and with nothing else.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+
+#include "base/files.h"
+#include "formats/rollout_file.h"
+#include "pipeline/reproduce.h"
+#include "pipeline/reproduce_stages.h"
+#include "pipeline/run_config.h"
+#include "rollout/method.h"
+
+namespace dfb {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::map<std::string, fs::file_time_type> stamps(const std::string& dir) {
+  std::map<std::string, fs::file_time_type> m;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) m[e.path().string()] = e.last_write_time();
+  return m;
+}
+
+std::string fresh_dir(const std::string& name) {
+  const std::string dir = testing::TempDir() + "dfb_pipeline_" + name;
+  fs::remove_all(dir);
+  return dir;
+}
+
+TEST(ReproduceStages, ReuseSetAsideAndResumeInProcess) {
+  at::set_num_threads(1);  // bitwise comparable runs
+  ReproduceOptions o;
+  o.preset = "tiny";
+  o.out = fresh_dir("stages");
+  o.methods = {"teacher_forcing"};
+  o.jobs = 1;
+  reproduce(o);
+  const std::string run = o.out + "/teacher_forcing";
+  for (const char* f : {"/teacher_forcing/samples.h5", "/metrics.json", "/curves.csv", "/report/index.html"})
+    EXPECT_TRUE(fs::exists(o.out + f)) << f;
+  const Rollouts first = read_rollout_file(run + "/samples.h5");
+
+  // Nothing changed: nothing is written.
+  auto before = stamps(o.out);
+  reproduce(o);
+  EXPECT_EQ(stamps(o.out), before);
+
+  // Only a sampling option changed: the checkpoints stay, the rollouts are made again.
+  ReproduceOptions sampling = o;
+  sampling.sets = {"sample.steps=2"};
+  reproduce(sampling);
+  auto after = stamps(o.out);
+  for (const auto& [path, t] : before)
+    if (path.find("/checkpoints/") != std::string::npos) {
+      EXPECT_EQ(after.at(path), t) << path;
+    }
+  EXPECT_NE(after.at(run + "/samples.h5"), before.at(run + "/samples.h5"));
+  EXPECT_NE(read_rollout_file(run + "/samples.h5").stage_key, first.stage_key);
+  EXPECT_FALSE(fs::exists(o.out + "/.replaced"));
+
+  // A training option changed: the old run is set aside whole and the method trained again.
+  ReproduceOptions training = o;
+  training.sets = {"train.lr=0.002"};
+  reproduce(training);
+  ASSERT_TRUE(fs::exists(o.out + "/.replaced"));
+  int aside = 0;
+  for (const auto& e : fs::directory_iterator(o.out + "/.replaced")) {
+    ++aside;
+    EXPECT_TRUE(fs::exists(e.path() / "checkpoints")) << e.path();
+  }
+  EXPECT_EQ(aside, 1);
+  EXPECT_TRUE(fs::exists(run + "/checkpoints/step_000006.h5"));
+
+  // Back to the first config, the last checkpoint and the rollouts lost: training resumes
+  // from the checkpoint left and the rollouts come out as the first time, bit for bit.
+  reproduce(o);  // (sets the lr=0.002 run aside in turn)
+  fs::remove(run + "/checkpoints/step_000006.h5");
+  fs::remove(run + "/samples.h5");
+  reproduce(o);
+  const Rollouts again = read_rollout_file(run + "/samples.h5");
+  EXPECT_EQ(again.stage_key, first.stage_key);
+  EXPECT_EQ(again.generated.frames, first.generated.frames);
+  fs::remove_all(o.out);
+}
+
+// Every leaf of a JSON value, by its path, with a function that changes it.
+void leaves(const nlohmann::json& j, const std::string& path, std::vector<std::string>& out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) leaves(v, path.empty() ? k : path + "/" + k, out);
+  } else {
+    out.push_back(path);
+  }
+}
+
+nlohmann::json changed(nlohmann::json j, const std::string& path) {
+  nlohmann::json& v = j[nlohmann::json::json_pointer("/" + path)];
+  if (v.is_boolean()) v = !v.get<bool>();
+  else if (v.is_number_integer()) v = v.get<int64_t>() + 1;
+  else if (v.is_number()) v = v.get<double>() * 1.5 + 0.25;
+  else if (v.is_string()) v = v.get<std::string>() + "_other";
+  else v = nlohmann::json::array({v, 1});
+  return j;
+}
+
+TEST(TrainKey, EveryTrainingOptionChangesItAndNothingElseDoes) {
+  for (const char* method : {"diffusion_forcing", "teacher_forcing", "full_sequence", "rolling_diffusion"}) {
+    // A method's own config, as reproduce trains it (pipeline/run_config.h: config_for_method).
+    const RunConfig c = parse_run_config(config_for_method(load_config_json("tiny", {}), {{"name", method}}), "tiny");
+    const nlohmann::json& resolved = c.resolved;
+    const std::string base = train_key(resolved, "data");
+    EXPECT_NE(train_key(resolved, "other data"), base);
+    const nlohmann::json training_method = training_part(resolved["method"]);
+    std::vector<std::string> paths;
+    leaves(resolved, "", paths);
+    int training = 0, not_training = 0;
+    for (const std::string& p : paths) {
+      const std::string section = p.substr(0, p.find('/'));
+      bool shapes_training = !(section == "data" || section == "sample" || section == "evaluate" || section == "device" ||
+                               section == "threads" || section == "name" || section == "seeds");
+      if (section == "method" && p != "method/name")
+        shapes_training = training_method.contains(p.substr(p.find('/') + 1));  // not declared sampling-time
+      const bool key_changed = train_key(changed(resolved, p), "data") != base;
+      EXPECT_EQ(key_changed, shapes_training) << method << ": " << p;
+      (shapes_training ? training : not_training) += 1;
+    }
+    EXPECT_GT(training, 20) << method;  // train.*, diffusion.*, backbone.*, seed, ...
+    EXPECT_GT(not_training, 5) << method;
+  }
+}
+
+}  // namespace
+}  // namespace dfb

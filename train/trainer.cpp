@@ -1,0 +1,203 @@
+#include "train/trainer.h"
+#include "train/training_loss.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "base/error.h"
+#include "base/files.h"
+#include "base/progress.h"
+#include "base/rng.h"
+#include "formats/clip_stream.h"
+#include "tensor/checkpoint.h"
+#include "tensor/compat.h"
+#include "tensor/frames.h"
+#include "train/optim.h"
+
+namespace dfb {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Keeps the log lines of steps <= `step` (a resumed run rewrites what came after).
+void truncate_log(const std::string& path, int64_t step) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    try {
+      nlohmann::json j = nlohmann::json::parse(line);
+      if (j.value("step", int64_t{0}) <= step) kept += line + "\n";
+    } catch (const nlohmann::json::exception&) {  // a line cut short by a kill: drop it
+    }
+  }
+  write_file_atomic(path, kept);
+}
+
+// The windows of a batch: clip index and start offset drawn from `gen` (the same draws
+// whether the data reader or the training step makes them).
+std::vector<ClipWindow> draw_windows(int64_t n, int64_t length, int64_t batch, int64_t window, at::Generator& gen) {
+  torch::Tensor idx = torch::randint(0, n, {batch}, gen, torch::kLong);
+  torch::Tensor off = torch::randint(0, length - window + 1, {batch}, gen, torch::kLong);
+  std::vector<ClipWindow> w(static_cast<size_t>(batch));
+  for (int64_t b = 0; b < batch; ++b) w[b] = {idx[b].item<int64_t>(), off[b].item<int64_t>()};
+  return w;
+}
+
+}  // namespace
+
+TrainSummary train(const TrainInputs& in, const std::string& run_dir, const TrainRunOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const TrainConfig& tc = in.train;
+  const torch::Device device = parse_device(in.device);
+  make_dirs(run_dir);
+  make_dirs((fs::path(run_dir) / "checkpoints").string());
+  const std::string config_path = (fs::path(run_dir) / "config.json").string();
+  const std::string log_path = (fs::path(run_dir) / "train_log.jsonl").string();
+  const std::string latest = latest_checkpoint(run_dir);
+  if (!options.resume && !latest.empty())
+    throw Error("'" + run_dir + "' already holds a training run (" + latest +
+                "); pass --resume to continue it, or choose another --out");
+  if (options.resume) remove_stale_temporaries(run_dir);  // what a killed run left half-written
+  if (options.resume && latest.empty() && !fs::exists(config_path))
+    throw Error("nothing to resume in '" + run_dir + "' (no checkpoint); start it without --resume");
+  const std::string& config_text = in.config_text;
+  if (!options.resume || !fs::exists(config_path)) write_file_atomic(config_path, config_text);
+  write_file_atomic((fs::path(run_dir) / "env.json").string(), in.environment_json);
+
+  // Data: clips read by index (a dataset file is streamed, never loaded whole).
+  const std::unique_ptr<ClipSource> source = in.open_data();
+  if (source->length < tc.frames)
+    throw Error("training clips have " + std::to_string(source->length) + " frames; train.frames is " +
+                std::to_string(tc.frames));
+
+  const Diffusion diffusion(in.diffusion);
+  const Method& method = *in.method;
+  torch::manual_seed(in.seed);  // weight initialisation
+  Backbone model = in.make_backbone();
+  Backbone ema = in.make_backbone();
+  model->to(device);
+  ema->to(device);
+  NamedTensors params = named_tensors(*model), ema_params = named_tensors(*ema);
+  {
+    torch::NoGradGuard g;
+    for (size_t i = 0; i < params.size(); ++i) ema_params[i].second.copy_(params[i].second);
+  }
+  AdamW adam(named_tensors(*model), AdamWOptions{tc.beta1, tc.beta2, 1e-8, tc.weight_decay});
+
+  int64_t step = 0;
+  TrainSummary summary;
+  if (options.resume && !latest.empty()) {
+    CheckpointData ck = read_checkpoint(latest);
+    if (ck.config_json != config_text)
+      throw Error(latest + " was written by a different config than " + config_path +
+                  "; resume with the run's own config (dfbench train --resume --out " + run_dir + ")");
+    load_named(params, ck.tensors, "model/", latest + ": model weights");
+    load_named(ema_params, ck.tensors, "ema/", latest + ": EMA weights");
+    std::map<std::string, torch::Tensor> optim;
+    for (const auto& [k, v] : ck.tensors)
+      if (k.rfind("optim/", 0) == 0) optim[k.substr(6)] = v;
+    adam.load_state(optim, ck.step);
+    step = ck.step;
+    summary.checkpoint = latest;
+  }
+  truncate_log(log_path, step);
+  summary.start_step = step;
+  if (step >= tc.steps) {
+    summary.end_step = step;
+    return summary;
+  }
+
+  std::ofstream log(log_path, std::ios::app);
+  if (!log) throw Error("cannot append to " + log_path);
+  if (!options.quiet) {
+    int64_t count = 0;
+    for (const auto& p : model->parameters()) count += p.numel();
+    std::fprintf(stderr, "train %s: %s %s, %lld parameters, %lld steps of %lld clips x %lld frames, %s, %d threads%s\n",
+                 in.name.c_str(), method.name().c_str(), in.backbone_name.c_str(),
+                 static_cast<long long>(count), static_cast<long long>(tc.steps), static_cast<long long>(tc.batch),
+                 static_cast<long long>(tc.frames), in.device.c_str(), at::get_num_threads(),
+                 step > 0 ? (", resuming at step " + std::to_string(step)).c_str() : "");
+  }
+  Progress progress("train " + in.name, tc.steps, step);
+  auto save = [&](int64_t done) {
+    const std::string path = checkpoint_path(run_dir, done);
+    write_checkpoint(path, done, in.seed, config_text,
+                     {{"model", params}, {"ema", ema_params}, {"optim", adam.state()}});
+    prune_checkpoints(run_dir, tc.keep_checkpoints);
+    summary.checkpoint = path;
+  };
+
+  double interval_loss = 0;
+  int64_t interval_n = 0;
+  auto interval_start = std::chrono::steady_clock::now();
+  const int64_t stop_at = options.stop_after >= 0 ? std::min(tc.steps, step + options.stop_after) : tc.steps;
+  model->train();
+  // The batches of the coming steps are read on a background thread while this one computes.
+  BatchPrefetcher data(
+      *source, tc.frames,
+      [&](int64_t s) {
+        at::Generator g = make_generator(step_seed(in.seed, s));
+        return draw_windows(source->count, source->length, tc.batch, tc.frames, g);
+      },
+      step, stop_at);
+  for (; step < stop_at; ++step) {
+    at::Generator gen = make_generator(step_seed(in.seed, step));
+    draw_windows(source->count, source->length, tc.batch, tc.frames, gen);  // `gen` continues past the reader's draws
+    std::vector<uint8_t> bytes = data.take(step);
+    torch::Tensor x0 = frames_to_tensor(bytes.data(), tc.batch, tc.frames, source->height, source->width, source->channels).to(device);
+    torch::Tensor loss = training_loss(*model, method, diffusion, x0, gen);
+    const double loss_value = loss.item<double>();
+    if (!std::isfinite(loss_value))
+      throw Error("training diverged: the loss is " + std::to_string(loss_value) + " at step " + std::to_string(step) +
+                  (summary.checkpoint.empty() ? std::string() : "; the last good checkpoint is " + summary.checkpoint) +
+                  " — lower train.lr or raise train.warmup");
+    adam.zero_grad();
+    loss.backward();
+    const double grad_norm = clip_grad_norm(params, tc.grad_clip);
+    const double lr = learning_rate(tc, step);
+    adam.step(lr);
+    ema_update(ema_params, params, tc.ema_decay, step);
+
+    interval_loss += loss_value;
+    ++interval_n;
+    const int64_t done = step + 1;
+    if (done % tc.log_every == 0 || done == stop_at) {
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - interval_start).count();
+      summary.last_loss = interval_loss / interval_n;
+      log << nlohmann::json{{"step", done}, {"loss", summary.last_loss}, {"lr", lr}, {"grad_norm", grad_norm},
+                            {"steps_per_second", interval_n / std::max(secs, 1e-9)}}
+                 .dump()
+          << "\n";
+      log.flush();
+      interval_loss = 0;
+      interval_n = 0;
+      interval_start = std::chrono::steady_clock::now();
+    }
+    if (done % tc.checkpoint_every == 0 || done == stop_at) save(done);
+    if (!options.quiet) {
+      char status[64];
+      std::snprintf(status, sizeof status, "loss %.4f", loss_value);
+      progress.update(done, status);
+    }
+  }
+  summary.end_step = step;
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  summary.data_wait_seconds = data.waited_seconds();
+  if (!options.quiet) {
+    char status[96];
+    std::snprintf(status, sizeof status, "loss %.6f, waited for data %.1f%% of the time", summary.last_loss,
+                  100.0 * summary.data_wait_seconds / std::max(summary.seconds, 1e-9));
+    progress.finish(status);
+  }
+  return summary;
+}
+
+}  // namespace dfb

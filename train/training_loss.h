@@ -1,0 +1,17 @@
+// The loss of one training batch, shared by the trainer, tests and bench: the
+// method's per-frame levels, the forward process, one backbone call and the
+// masked, weighted loss (DESIGN §2, §4).
+#pragma once
+#include <torch/types.h>
+
+#include "backbones/backbone.h"
+#include "diffusion/diffusion.h"
+#include "rollout/method.h"
+
+namespace dfb {
+
+// x0: clean frames [B, T, C, H, W] in [-1, 1] on the model's device. Every random draw comes from `gen`.
+torch::Tensor training_loss(BackboneImpl& model, const Method& method, const Diffusion& diffusion,
+                            const torch::Tensor& x0, at::Generator& gen);
+
+}  // namespace dfb
