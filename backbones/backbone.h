@@ -1,4 +1,4 @@
-// The backbone interface (DESIGN §3): x [B, T, C, H, W] and per-frame levels
+// The backbone interface (docs/design.md §3): x [B, T, C, H, W] and per-frame levels
 // [B, T] (float, ℓ / N in [0, 1]) in, a prediction shaped like x out.
 #pragma once
 #include <torch/nn/module.h>

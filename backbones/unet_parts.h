@@ -14,7 +14,7 @@ namespace dfb {
 
 class JsonReader;
 
-// The options both U-Nets share (DESIGN §3).
+// The options both U-Nets share (docs/design.md §3).
 struct UNetOptions {
   int64_t base = 32;                       // channels at full resolution
   std::vector<int64_t> mults = {1, 2, 4};  // channel multiplier per resolution level

@@ -178,7 +178,15 @@ std::string JsonReader::path_of(const char* key) const {
   return path_.empty() ? std::string(key) : path_ + "." + key;
 }
 
+JsonReader& JsonReader::sampling_time() {
+  if (!last_key_.empty() &&
+      std::find(sampling_keys_.begin(), sampling_keys_.end(), last_key_) == sampling_keys_.end())
+    sampling_keys_.push_back(last_key_);
+  return *this;
+}
+
 void JsonReader::mark_asked(const char* key) {
+  last_key_ = key;
   if (std::find(asked_.begin(), asked_.end(), key) == asked_.end()) asked_.emplace_back(key);
 }
 

@@ -56,6 +56,14 @@ class JsonReader {
   // Marks `key` as known without reading it (for keys interpreted elsewhere).
   void accept(const char* key);
 
+  // Declares the key read last (by get, required or get_choice) as acting only at sampling
+  // time (a scheduling choice, a guidance weight), beside where it is read: changing it keeps
+  // a trained model valid. Every key not so declared shapes training.
+  //   r.get("guidance", o.guidance).sampling_time();
+  JsonReader& sampling_time();
+  // The keys declared with sampling_time(), in the order read.
+  const std::vector<std::string>& sampling_keys() const { return sampling_keys_; }
+
   // Adds "path.key: message" when !ok. Returns ok.
   bool check(bool ok, const char* key, const std::string& message);
   // Reports every key not asked for: "path.key: unknown key, did you mean 'x'?".
@@ -79,6 +87,8 @@ class JsonReader {
   nlohmann::json empty_;
   nlohmann::json* resolved_ = nullptr;  // unused: absent/invalid children point at a shared static empty object
   bool finished_ = false;  // finish() reports only once
+  std::string last_key_;   // the key read last (what sampling_time() declares)
+  std::vector<std::string> sampling_keys_;
 
   void mark_asked(const char* key);
   const nlohmann::json* find(const char* key) const;  // nullptr when absent (or not an object)

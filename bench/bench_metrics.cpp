@@ -1,4 +1,4 @@
-// Speed of the metrics on this machine (issue 4's goals, measured here, never asserted):
+// Speed of the metrics on this machine (goals measured here, never asserted):
 //   BM_Ssim64              SSIM of 64×64 RGB frames against their truth (frames/s)
 //   BM_Frechet10k256       the Fréchet distance of 10,000 features of 256 dimensions to a reference
 //                          of the same size (fit of both Gaussians and the distance)

@@ -1,4 +1,4 @@
-// bouncing_shapes (DESIGN §5): k discs and squares of given radius and colour move
+// bouncing_shapes (docs/design.md §5): k discs and squares of given radius and colour move
 // at constant speed and bounce elastically off the walls (not off each other).
 // Deterministic from a seed, on every platform (no std:: distributions).
 #pragma once

@@ -1,4 +1,4 @@
-// Procedural datasets register here by name (DESIGN §8); file-based data goes
+// Procedural datasets register here by name (docs/design.md §8); file-based data goes
 // through the HDF5 dataset file instead (formats/dataset_file.h).
 #pragma once
 #include <cstdint>

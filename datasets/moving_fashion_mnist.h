@@ -1,4 +1,4 @@
-// moving_fashion_mnist (DESIGN §5): the Moving MNIST protocol with Fashion-MNIST items.
+// moving_fashion_mnist (docs/design.md §5): the Moving MNIST protocol with Fashion-MNIST items.
 // A 64x64 grey canvas; two 28x28 items, each picked uniformly from the split's items,
 // start at a uniform position and move in a uniform direction at 3.6 px per frame; a
 // position that would leave the canvas is clamped to the edge and that velocity component

@@ -1,4 +1,4 @@
-// video_folder (DESIGN §5) as a registered dataset, so a preset can name real videos like a
+// video_folder (docs/design.md §5) as a registered dataset, so a preset can name real videos like a
 // procedural dataset: the clips of a split are cut from that split's videos (decoded with
 // datasets/video_import's options). Videos, not clips, are split: "eval" lists the held-out
 // ones (or an evenly spaced share of them, "eval_share"); or, with "eval_last" = s, every

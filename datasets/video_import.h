@@ -1,4 +1,4 @@
-// video_folder (DESIGN §5): real videos decoded with OpenCV into dataset files. Each video is
+// video_folder (docs/design.md §5): real videos decoded with OpenCV into dataset files. Each video is
 // decoded frame by frame (every skip-th frame kept), center-cropped to a square (optional),
 // resized with area interpolation, converted to RGB or grey, and cut into clips of `clip`
 // frames every `stride` frames. Videos, not clips, are split between training and

@@ -1,4 +1,4 @@
-// The diffusion core shared by every method (DESIGN §2): noise schedules, the
+// The diffusion core shared by every method (docs/design.md §2): noise schedules, the
 // forward process, prediction targets and their conversions, the weighted loss,
 // and a DDIM step that moves every frame from its own level to its own level.
 //

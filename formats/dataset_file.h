@@ -1,4 +1,4 @@
-// The HDF5 dataset file (DESIGN §5, docs/formats.md):
+// The HDF5 dataset file (docs/design.md §5, docs/formats.md):
 //   /frames  uint8 [N, L, H, W, C], chunked one clip per chunk, deflate-compressed
 //   /states  float32 [N, L, K, 6]   true object states, where known
 //   /colors  uint8 [N, K, 3]        object colours, where known

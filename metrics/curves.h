@@ -1,5 +1,5 @@
 // Quality over the frame index, with 95% bootstrap intervals over rollouts, and the
-// degradation summaries of DESIGN §6. Torch-free.
+// degradation summaries of docs/design.md §6. Torch-free.
 //
 // A metric is given as a function from a resample of the rollouts (B indices drawn with
 // replacement) to its curve over the frame index: for per-rollout metrics the mean over the
@@ -57,7 +57,7 @@ struct Windows {
   int64_t context = 0, t_train = 0, length = 0;  // frames counted from the first frame of the file
 };
 
-// The summaries of one curve (DESIGN §6); NaN when the curve has no value in the window.
+// The summaries of one curve (docs/design.md §6); NaN when the curve has no value in the window.
 struct Summary {
   double within = 0;             // mean over t in [context, t_train)
   std::vector<int64_t> k;        // multiples k >= 2 with k·t_train <= length

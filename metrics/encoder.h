@@ -1,4 +1,4 @@
-// Frame encoders for the Fréchet distances (DESIGN §6). No pretrained network can be
+// Frame encoders for the Fréchet distances (docs/design.md §6). No pretrained network can be
 // downloaded, so dfbench brings two, reported by name and never called FID/FVD:
 //   fd_self   — an autoencoder's bottleneck, trained by `dfbench encoder train` on a
 //               dataset's training split and saved as an HDF5 file;

@@ -1,4 +1,4 @@
-// dfbench evaluate: every metric of DESIGN §6 on every method of one or more rollout
+// dfbench evaluate: every metric of docs/design.md §6 on every method of one or more rollout
 // files, as curves over the frame index with 95% bootstrap intervals over rollouts, and
 // the degradation summaries. Works on any file in the documented layout, so rollouts of
 // models dfbench did not train are measured the same way.

@@ -1,8 +1,8 @@
-// Frame metrics against the ground truth (DESIGN §6): MSE, PSNR and SSIM of a generated
+// Frame metrics against the ground truth (docs/design.md §6): MSE, PSNR and SSIM of a generated
 // frame against the real one. Frames are uint8 HWC (height × width × channels, row-major,
 // channels 1 or 3), scaled to [0, 1] by /255, so the data range is 1.
 //
-// SSIM is Wang et al. 2004 as DESIGN §6 fixes it: an 11×11 Gaussian window with σ = 1.5
+// SSIM is Wang et al. 2004 as docs/design.md §6 fixes it: an 11×11 Gaussian window with σ = 1.5
 // (weights normalised to sum 1), C₁ = 0.01², C₂ = 0.03², population (biased) local
 // statistics, the mean of the SSIM map over the valid region only (pixels whose whole
 // window lies inside the frame: 5 px cropped on every side), then the mean over channels.

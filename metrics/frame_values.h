@@ -1,4 +1,4 @@
-// Per-rollout, per-frame values of the metrics computed frame by frame (DESIGN §6):
+// Per-rollout, per-frame values of the metrics computed frame by frame (docs/design.md §6):
 // against the truth (ssim, psnr, mse), the oracle of bouncing_shapes, and the pixel
 // statistics. Each metric gives a table [rollouts][length], NaN where undefined (e.g.
 // the truth metrics on context frames, flicker at t = 0). Torch-free; rollouts are

@@ -1,4 +1,4 @@
-// The Fréchet distance between two Gaussians fitted to feature sets (DESIGN §6):
+// The Fréchet distance between two Gaussians fitted to feature sets (docs/design.md §6):
 //   d² = ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁^½ Σ₂ Σ₁^½)^½)
 // in float64, with unbiased covariances (divided by n − 1), and the trace of the
 // matrix square root taken from the eigenvalues of the symmetric PSD matrix

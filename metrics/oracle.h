@@ -1,4 +1,4 @@
-// Oracle metrics for bouncing_shapes (DESIGN §6): the shapes a frame shows (8-connected
+// Oracle metrics for bouncing_shapes (docs/design.md §6): the shapes a frame shows (8-connected
 // components per palette colour, find_shapes in shape_count.h), matched to the clip's
 // true objects by colour, and judged against the true states of the same clip.
 //

@@ -1,4 +1,4 @@
-// Pixel statistics that need no ground truth (DESIGN §6), on uint8 HWC frames (height ×
+// Pixel statistics that need no ground truth (docs/design.md §6), on uint8 HWC frames (height ×
 // width × channels, row-major, channels 1 or 3). Each works on the grey value
 // g = (mean of the pixel's channels) / 255 in [0, 1], except flicker, which compares all
 // channels. They tell whether generated frames keep the real frames' brightness,

@@ -1,4 +1,4 @@
-// The first oracle metric (DESIGN §6): how many shapes a frame shows, from OpenCV
+// The first oracle metric (docs/design.md §6): how many shapes a frame shows, from OpenCV
 // connected components, one pass per palette colour (so two touching shapes of
 // different colours still count as two).
 #pragma once

@@ -21,12 +21,14 @@
 #include "base/files.h"
 #include "base/json_reader.h"
 #include "base/progress.h"
+#include "base/registry.h"
 #include "base/suggest.h"
 #include "metrics/shape_summary.h"
 #include "pipeline/child_jobs.h"
 #include "pipeline/reproduce_stages.h"
 #include "pipeline/run_config.h"
 #include "pipeline/run_parts.h"
+#include "rollout/method.h"
 
 namespace dfb {
 namespace fs = std::filesystem;
@@ -78,24 +80,34 @@ void reproduce(const ReproduceOptions& a) {
   std::vector<std::string> sets = a.sets;
   if (!a.device.empty()) sets.push_back("device=" + a.device);
   nlohmann::json json = load_config_json(a.preset, sets);
-  const RunConfig config = parse_run_config(json, a.preset);
+  RunConfig config = parse_run_config(json, a.preset);
   const std::string out = a.out.empty() ? "runs/" + config.name : a.out;
   const int64_t seeds = a.seeds > 0 ? a.seeds : config.seeds;
   make_dirs(out);
 
-  // The comparison (RunConfig::methods), optionally a subset.
-  std::vector<nlohmann::json> methods = config.methods;
-  std::vector<std::string> labels;
-  for (const auto& m : methods) labels.push_back(method_label(m));
+  // The comparison (RunConfig::methods), or the methods asked for: the preset's entries by
+  // label, and any other registered method by name (with its default options).
   if (!a.methods.empty()) {
-    std::vector<nlohmann::json> chosen;
+    std::vector<std::string> labels;
+    for (const auto& m : config.methods) labels.push_back(method_label(m));
+    const std::vector<std::string> registered = Registry<MethodFactory>::instance().names();
+    nlohmann::json chosen = nlohmann::json::array();
     for (const std::string& want : a.methods) {
       auto it = std::find(labels.begin(), labels.end(), want);
-      if (it == labels.end()) throw Error("--methods: " + unknown_name_message("method of this preset", want, labels));
-      chosen.push_back(methods[it - labels.begin()]);
+      if (it != labels.end()) {
+        chosen.push_back(config.methods[it - labels.begin()]);
+      } else if (std::find(registered.begin(), registered.end(), want) != registered.end()) {
+        chosen.push_back({{"name", want}});
+      } else {
+        std::vector<std::string> known = labels;
+        known.insert(known.end(), registered.begin(), registered.end());
+        throw Error("--methods: " + unknown_name_message("method of this preset or registered method", want, known));
+      }
     }
-    methods = chosen;
+    json["methods"] = chosen;
+    config = parse_run_config(json, a.preset);
   }
+  const std::vector<nlohmann::json>& methods = config.methods;
   std::vector<MethodJob> jobs;
   std::vector<nlohmann::json> job_methods;
   for (int64_t k = 0; k < seeds; ++k)
@@ -162,6 +174,11 @@ void reproduce(const ReproduceOptions& a) {
                               "--seeds", std::to_string(seeds), "--job", job.label + "@" + std::to_string(job.seed_index)},
                  job.dir + "/reproduce.log"};
       for (const std::string& s : sets) c.args.insert(c.args.end(), {"--set", s});
+      if (!a.methods.empty()) {  // the child must see the same comparison
+        std::string names;
+        for (const std::string& m : a.methods) names += (names.empty() ? "" : ",") + m;
+        c.args.insert(c.args.end(), {"--methods", names});
+      }
       children.push_back(c);
     }
     const std::vector<ChildResult> results = run_children(children, parallel);

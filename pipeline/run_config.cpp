@@ -111,10 +111,11 @@ void read_sample(JsonReader& r, SampleConfig& s) {
   r.finish();
 }
 
-// The "methods" list: each entry read strictly like "method" (a bare name = {"name": name}),
+// The "methods" list: each entry read strictly like "method" (a bare name = {"name": name},
+// or "method" itself when it names that method),
 // and the backbone checked against each one's causality. Labels must be unique. Without a
-// list, every registered method (the one named in "method" with its options) that the
-// backbone can serve; the others go to `skipped`.
+// list, the one method of "method" (skipped, with the reason in `skipped`, when the backbone
+// cannot serve it). Presets name their methods, so a new baseline changes no preset's run.
 std::vector<nlohmann::json> read_methods(const nlohmann::json& json, const nlohmann::json& method, const DataShape& shape,
                                          int64_t frames, ConfigErrors& errors, std::vector<std::string>& skipped) {
   std::vector<nlohmann::json> out;
@@ -127,14 +128,17 @@ std::vector<nlohmann::json> read_methods(const nlohmann::json& json, const nlohm
       return out;
     }
   } else {
-    for (const std::string& name : Registry<MethodFactory>::instance().names())
-      list.push_back(method.value("name", std::string()) == name ? method : nlohmann::json{{"name", name}});
+    list.push_back(method);
   }
   std::set<std::string> labels;
   const nlohmann::json backbone = json.contains("backbone") ? json["backbone"] : nlohmann::json::object();
   for (size_t i = 0; i < list.size(); ++i) {
     const std::string path = "methods[" + std::to_string(i) + "]";
-    nlohmann::json entry = list[i].is_string() ? nlohmann::json{{"name", list[i]}} : list[i];
+    // A bare name is {"name": name}, or "method" with its options when it names that method
+    // (so --set method.x=... reaches the comparison).
+    nlohmann::json entry = !list[i].is_string() ? list[i]
+                           : list[i] == method.value("name", nlohmann::json()) ? method
+                                                                               : nlohmann::json{{"name", list[i]}};
     nlohmann::json resolved = nlohmann::json::object();
     ConfigErrors own;  // an implicit entry's errors belong to "method" (reported there) or to the backbone
     JsonReader m(entry, path, listed ? errors : own);

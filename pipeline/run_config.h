@@ -1,4 +1,4 @@
-// The run configuration: one JSON object, read strictly (DESIGN §7 config.json).
+// The run configuration: one JSON object, read strictly (docs/design.md §7 config.json).
 // Sections: name, seed, seeds, device, threads, data, diffusion, backbone, method, methods, train, sample, evaluate.
 #pragma once
 #include <nlohmann/json.hpp>
@@ -47,10 +47,9 @@ struct RunConfig {
   DiffusionOptions diffusion;
   nlohmann::json backbone = nlohmann::json::object();  // {"name": "unet3d", options...}
   nlohmann::json method = nlohmann::json::object();    // {"name": "diffusion_forcing", options...}
-  // The comparison `reproduce` runs (DESIGN §4): every entry trained and rolled out with the same
-  // data, backbone, training budget and seed. Each is a method object like `method` (a bare name
-  // stands for {"name": name}). Absent: every registered method, with default options except the
-  // one `method` names, so a new baseline joins the comparison by registering. Resolved.
+  // The comparison `reproduce` runs (docs/design.md §4): every entry trained and rolled out
+  // with the same data, backbone, training budget and seed. Each is a method object like
+  // `method` (a bare name stands for {"name": name}). Absent: `method` alone. Resolved.
   std::vector<nlohmann::json> methods;
   std::vector<std::string> methods_skipped;  // "name: why" for registered methods the backbone cannot serve
   TrainConfig train;

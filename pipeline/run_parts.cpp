@@ -48,7 +48,7 @@ Clips generate(const RunConfig& config, int64_t count, int64_t length, uint64_t 
   return c;
 }
 
-// Frames from a file must match the shape the model is built for (DESIGN §7: a wrong shape is a clear error).
+// Frames from a file must match the shape the model is built for (docs/design.md §7: a wrong shape is a clear error).
 void require_shape(const Clips& c, const DataShape& want, const std::string& file) {
   if (c.height != want.size || c.width != want.size || c.channels != want.channels)
     throw Error(file + ": frames are " + std::to_string(c.height) + "x" + std::to_string(c.width) + "x" +

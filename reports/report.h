@@ -1,4 +1,4 @@
-// The report of evaluated runs (issue 5): RUN/report/ with
+// The report of evaluated runs: RUN/report/ with
 //   index.html  self-contained (plots as inline SVG, strips and video as data URIs): the
 //               headline finding, quality curves with bands and T_train, summary tables with
 //               the best per column marked, strips at t = 0, T, 2T, 4T, 8T beside the truth,

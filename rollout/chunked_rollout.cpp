@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "rollout/method.h"
+
 #include "rollout/denoiser.h"
 #include "base/error.h"
 
@@ -27,9 +29,7 @@ torch::Tensor chunked_rollout(Denoiser& d, const torch::Tensor& context, int64_t
   so.guidance_level = co.guidance_level;
   // The output, filled chunk by chunk; the history is a view of it (no copies of the past).
   const int64_t n_ctx = context.size(1);
-  torch::Tensor video = torch::empty({b, n_ctx + horizon, context.size(2), context.size(3), context.size(4)},
-                                     context.options());
-  video.slice(1, 0, n_ctx).copy_(context);
+  torch::Tensor video = rollout_video(context, horizon);
   int64_t have = n_ctx;
   for (int64_t made = 0; made < horizon;) {
     const int64_t h = std::min(co.chunk, horizon - made);

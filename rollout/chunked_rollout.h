@@ -1,4 +1,4 @@
-// The rollout loop of the causal methods (DESIGN §4): new frames are made `chunk` at a
+// The rollout loop of the causal methods (docs/design.md §4): new frames are made `chunk` at a
 // time behind a sliding window of clean history; within a chunk a level plan (rows =
 // sampling steps, columns = the chunk's frames, entries = step indices, S = noise,
 // 0 = clean) says where each new frame is after each denoising call. Diffusion Forcing

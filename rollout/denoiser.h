@@ -1,4 +1,4 @@
-// The rollout engine's one primitive (DESIGN §4): "denoise this window from these
+// The rollout engine's one primitive (docs/design.md §4): "denoise this window from these
 // per-frame levels to those". Every method's rollout is a loop over step().
 #pragma once
 #include <torch/types.h>
@@ -13,9 +13,9 @@ namespace dfb {
 struct StepOptions {
   double eta = 0.0;
   // Frames that stay clean (from = to = 0) are shown to the network noised to this
-  // level and labelled with it (stabilization, DESIGN §4); 0 shows them clean.
+  // level and labelled with it (stabilization, docs/design.md §4); 0 shows them clean.
   int64_t clean_input_level = 0;
-  // History guidance (DESIGN §4, from the Diffusion Forcing Transformer): the prediction with
+  // History guidance (docs/design.md §4, from the Diffusion Forcing Transformer): the prediction with
   // the history h is mixed with one whose history is noised to `guidance_level` (N, the
   // default: "no history", vanilla; below N: fractional), p̂ = p̂(h̃) + w·(p̂(h) − p̂(h̃)).
   // The predictions are linear in ε̂, so this is the ε̂ mix. w = 1 turns it off.

@@ -21,9 +21,23 @@ std::unique_ptr<Method> make_method(JsonReader& r) {
 nlohmann::json training_part(const nlohmann::json& method) {
   nlohmann::json out = method;
   const auto* entry = Registry<MethodFactory>::instance().find(method.value("name", std::string()));
-  if (entry)
-    for (const std::string& key : entry->factory.sampling_options) out.erase(key);
+  if (!entry) return out;
+  nlohmann::json options = method;
+  options.erase("name");
+  options.erase("label");
+  ConfigErrors errors;  // the options were validated when the config was read
+  JsonReader r(options, "method", errors);
+  entry->factory.make(r);
+  for (const std::string& key : r.sampling_keys()) out.erase(key);
   return out;
+}
+
+torch::Tensor rollout_video(const torch::Tensor& context, int64_t horizon) {
+  torch::Tensor video = torch::empty({context.size(0), context.size(1) + horizon, context.size(2), context.size(3),
+                                      context.size(4)},
+                                     context.options());
+  video.slice(1, 0, context.size(1)).copy_(context);
+  return video;
 }
 
 TrainLevels next_frame_levels(int64_t batch, int64_t frames, int64_t levels, int64_t augment_max, at::Generator& gen) {

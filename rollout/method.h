@@ -1,4 +1,4 @@
-// A method (DESIGN §4) = which noise level each training frame gets and which
+// A method (docs/design.md §4) = which noise level each training frame gets and which
 // frames carry loss, plus a rollout procedure built on the Denoiser. Methods
 // never time or seed themselves: the harness passes the generator.
 #pragma once
@@ -45,26 +45,30 @@ class Method {
 // "method" object but "name"); returns nullptr when they have errors.
 struct MethodFactory {
   static constexpr const char* kKind = "method";
+  // Reads the options (declaring the sampling-time ones with JsonReader::sampling_time()
+  // where it reads them) and builds the method.
   std::function<std::unique_ptr<Method>(JsonReader& r)> make;
-  // Options that act only at sampling time (a scheduling matrix, a guidance weight): changing
-  // them keeps a trained model valid. Every other option shapes training.
-  std::vector<std::string> sampling_options = {};
 };
 
 // Reads {"name": ..., options...}; errors go to r's ConfigErrors (then returns nullptr).
 std::unique_ptr<Method> make_method(JsonReader& r);
 
-// A resolved method object without its sampling-time options: what training depends on.
+// A resolved method object without its sampling-time options (those its factory declares
+// with JsonReader::sampling_time() as it reads them): what training depends on.
 nlohmann::json training_part(const nlohmann::json& method);
 
-// Next-frame training levels (teacher forcing and its noise-augmented variant, DESIGN §4):
+// Next-frame training levels (teacher forcing and its noise-augmented variant, docs/design.md §4):
 // a target index c ~ U{1..T−1} per sample; frames < c share a level a ~ U{0..augment_max}
 // (0 for teacher forcing); frame c ~ U{1..N} carries the loss; frames > c sit at N.
 TrainLevels next_frame_levels(int64_t batch, int64_t frames, int64_t levels, int64_t augment_max, at::Generator& gen);
 
-// Full-sequence training levels (DESIGN §4): one level ℓ ~ U{1..N} per sample, the same for
+// Full-sequence training levels (docs/design.md §4): one level ℓ ~ U{1..N} per sample, the same for
 // every frame; every frame carries the loss.
 TrainLevels full_sequence_levels(int64_t batch, int64_t frames, int64_t levels, at::Generator& gen);
+
+// A rollout's output: [B, n_ctx + horizon, C, H, W] like `context`, the context copied in
+// front, the rest to be filled by the rollout loop (uninitialised).
+torch::Tensor rollout_video(const torch::Tensor& context, int64_t horizon);
 
 // Uniform integers in [low, high] (inclusive), int64, CPU, from `gen`.
 torch::Tensor uniform_levels(const std::vector<int64_t>& shape, int64_t low, int64_t high, at::Generator& gen);

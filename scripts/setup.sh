@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine for dfbench and builds it: installs the Debian
 # packages (only the missing ones; non-interactive, safe to rerun), checks that
-# libblas.so.3 is OpenBLAS (DESIGN §9: 3x faster training than the reference BLAS),
+# libblas.so.3 is OpenBLAS (docs/design.md §9: 3x faster training than the reference BLAS),
 # and builds Release into build/ (dfbench, dfbench_tests, dfbench_bench).
 #
 #   scripts/setup.sh                 # packages + build
 #   scripts/setup.sh --real-data     # also opencv-doc (its example videos: the smoke-real preset) and ffmpeg
 #   DFB_SKIP_APT=1 scripts/setup.sh  # build only
+#   DFB_WERROR=ON scripts/setup.sh   # warnings as errors (CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,6 +48,6 @@ case "$blas" in
           "(fix: update-alternatives --config libblas.so.3-x86_64-linux-gnu)" >&2 ;;
 esac
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DDFB_WERROR="${DFB_WERROR:-OFF}"
 cmake --build build -j "$(nproc)"
 echo "setup: built build/dfbench; try: build/dfbench ls"

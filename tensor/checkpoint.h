@@ -1,4 +1,4 @@
-// Checkpoints (DESIGN §7): one HDF5 file per saved step under RUN/checkpoints/,
+// Checkpoints (docs/design.md §7): one HDF5 file per saved step under RUN/checkpoints/,
 // holding named float32 tensors (model, EMA, optimizer moments), the step, the
 // seed the per-step RNG derives from, and the resolved config. Written atomically.
 #pragma once

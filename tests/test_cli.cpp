@@ -22,6 +22,12 @@
 #include "pipeline/sampler.h"
 #include "formats/dataset_file.h"
 #include "methods/diffusion_forcing/scheduling.h"
+#include "backbones/backbone.h"
+#include "base/presets.h"
+#include "base/registry.h"
+#include "datasets/dataset_registry.h"
+#include "pipeline/run_config.h"
+#include "rollout/method.h"
 #include "tests/cli_runner.h"
 
 namespace dfb {
@@ -33,10 +39,15 @@ namespace fs = std::filesystem;
 TEST(Cli, LsListsTheRegistries) {
   CliResult r = dfbench("ls");
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const char* name : {"diffusion_forcing", "teacher_forcing", "noise_augmented_ar", "full_sequence_causal",
-                           "full_sequence", "rolling_diffusion", "unet3d", "convgru", "bouncing_shapes", "smoke",
-                           "standard"})
-    EXPECT_NE(r.out.find(name), std::string::npos) << name << " missing from:\n" << r.out;
+  // Every registered method, backbone and dataset and every preset (a new one is listed the
+  // moment it registers: no list here to extend).
+  std::vector<std::string> names = Registry<MethodFactory>::instance().names();
+  for (const std::string& n : Registry<BackboneFactory>::instance().names()) names.push_back(n);
+  for (const std::string& n : Registry<DatasetFactory>::instance().names()) names.push_back(n);
+  for (const Preset& p : embedded_presets()) names.push_back(p.name);
+  EXPECT_GT(names.size(), 10u);
+  for (const std::string& name : names)
+    EXPECT_NE(r.out.find("  " + name), std::string::npos) << name << " missing from:\n" << r.out;
   // In every registry's section (presets have none), each name comes with a one-line description.
   std::istringstream lines(r.out);
   std::string section;
@@ -84,8 +95,10 @@ TEST(Cli, ReproduceRunsEveryMethodOnTheSameDataAndSkipsWhatIsDone) {
   CliResult r = dfbench("reproduce --preset tiny --out " + dir);
   ASSERT_EQ(r.code, 0) << r.err;
   const nlohmann::json summary = nlohmann::json::parse(read_file(dir + "/shape_count.json"));
-  const std::vector<std::string> methods = {"diffusion_forcing",    "teacher_forcing", "noise_augmented_ar",
-                                            "full_sequence_causal", "full_sequence",   "rolling_diffusion"};
+  std::vector<std::string> methods;  // the tiny preset's comparison, as the preset names it
+  for (const auto& m : parse_run_config(load_config_json("tiny", {}), "tiny").methods)
+    methods.push_back(m["name"].get<std::string>());
+  ASSERT_GE(methods.size(), 2u);
   EXPECT_EQ(summary["methods"].size(), methods.size());
   for (const std::string& m : methods) {
     EXPECT_TRUE(summary["methods"].contains(m)) << m;
@@ -99,7 +112,7 @@ TEST(Cli, ReproduceRunsEveryMethodOnTheSameDataAndSkipsWhatIsDone) {
   // Every method evaluated together: one metrics.json naming them all, with the encoder's hash.
   const nlohmann::json metrics = nlohmann::json::parse(read_file(dir + "/metrics.json"));
   EXPECT_EQ(metrics["methods"].size(), methods.size());
-  EXPECT_TRUE(metrics["metrics"]["ssim"]["methods"].contains("rolling_diffusion"));
+  for (const std::string& m : methods) EXPECT_TRUE(metrics["metrics"]["ssim"]["methods"].contains(m)) << m;
   EXPECT_EQ(metrics["evaluate"]["encoder_steps"], 20);
   EXPECT_TRUE(fs::exists(dir + "/curves.csv"));
   EXPECT_TRUE(fs::exists(dir + "/encoder.h5"));
@@ -229,7 +242,7 @@ TEST(Cli, ReproduceKilledAtAnyPointFinishesLikeAnUninterruptedRun) {
   }
   EXPECT_GE(kills, 3);
   ASSERT_TRUE(fs::exists(run + "/report/index.html"));
-  for (const std::string m : {"teacher_forcing", "rolling_diffusion"}) {
+  for (const char* m : {"teacher_forcing", "rolling_diffusion"}) {
     EXPECT_EQ(read_rollout_file(run + "/" + m + "/samples.h5").generated.frames,
               read_rollout_file(dir + "/whole/" + m + "/samples.h5").generated.frames)
         << m;

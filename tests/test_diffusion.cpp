@@ -1,6 +1,6 @@
-// The diffusion core against closed forms (DESIGN §2), the attention function
+// The diffusion core against closed forms (docs/design.md §2), the attention function
 // against its reference, AdamW against LibTorch's, and the scheduling matrices
-// against the formulas of DESIGN §4 on a grid.
+// against the formulas of docs/design.md §4 on a grid.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 

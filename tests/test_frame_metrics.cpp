@@ -1,4 +1,4 @@
-// Tests of the frame metrics (MSE, PSNR, SSIM) and pixel statistics (DESIGN §6) against
+// Tests of the frame metrics (MSE, PSNR, SSIM) and pixel statistics (docs/design.md §6) against
 // closed forms, an independent direct-loop SSIM written here, and golden values from
 // scikit-image (scripts/ssim_reference.py).
 #include <gtest/gtest.h>

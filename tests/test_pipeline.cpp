@@ -11,11 +11,14 @@
 #include <map>
 
 #include "base/files.h"
+#include "base/json_reader.h"
+#include "base/registry.h"
 #include "formats/rollout_file.h"
 #include "pipeline/reproduce.h"
 #include "pipeline/reproduce_stages.h"
 #include "pipeline/run_config.h"
 #include "rollout/method.h"
+#include "tensor/compat.h"
 
 namespace dfb {
 namespace {
@@ -134,6 +137,47 @@ TEST(TrainKey, EveryTrainingOptionChangesItAndNothingElseDoes) {
     EXPECT_GT(training, 20) << method;  // train.*, diffusion.*, backbone.*, seed, ...
     EXPECT_GT(not_training, 5) << method;
   }
+}
+
+// An option declared sampling-time (JsonReader::sampling_time) must not change what training
+// sees of the method: its training levels from the same generator, and its causality (which
+// decides the backbone). Every such option of every registered method is changed in turn.
+TEST(SamplingOptions, DeclaredOnesLeaveTrainingAlone) {
+  int checked = 0;
+  for (const std::string& name : Registry<MethodFactory>::instance().names()) {
+    const RunConfig c = parse_run_config(config_for_method(load_config_json("tiny", {}), {{"name", name}}), "tiny");
+    const nlohmann::json& resolved = c.resolved["method"];
+    const nlohmann::json training = training_part(resolved);
+    auto levels_of = [](const nlohmann::json& options, bool& causal) {
+      ConfigErrors errors;
+      JsonReader r(options, "method", errors);
+      const std::unique_ptr<Method> m = make_method(r);
+      if (!m || !errors.empty()) return torch::Tensor();
+      causal = m->causal();
+      at::Generator gen = make_generator(7);
+      const TrainLevels t = m->training_levels(4, 6, 100, gen);
+      return torch::cat({t.levels.to(torch::kFloat32), t.loss_mask});
+    };
+    bool causal = false;
+    const torch::Tensor base = levels_of(resolved, causal);
+    ASSERT_TRUE(base.defined()) << name;
+    for (const auto& [key, value] : resolved.items()) {
+      if (training.contains(key)) continue;  // a training option
+      nlohmann::json other = resolved;
+      if (value.is_number_integer()) other[key] = value.get<int64_t>() + 1;
+      else if (value.is_number()) other[key] = value.get<double>() * 0.5;
+      else if (value.is_boolean()) other[key] = !value.get<bool>();
+      else if (key == "scheduling") other[key] = value == "pyramid" ? "autoregressive" : "pyramid";
+      else continue;
+      bool other_causal = false;
+      const torch::Tensor changed = levels_of(other, other_causal);
+      if (!changed.defined()) continue;  // not a valid value for this option
+      EXPECT_TRUE(torch::equal(changed, base)) << name << "." << key << " changes the training levels";
+      EXPECT_EQ(other_causal, causal) << name << "." << key << " changes the causality";
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 8);  // diffusion_forcing alone declares six
 }
 
 }  // namespace

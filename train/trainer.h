@@ -1,4 +1,4 @@
-// The trainer (DESIGN §4, §7): AdamW with warmup and cosine decay, global-norm
+// The trainer (docs/design.md §4, §7): AdamW with warmup and cosine decay, global-norm
 // clipping, EMA weights (used for sampling), checkpoints every N steps and at the
 // end, train_log.jsonl, progress, exact resume. Every random draw of step s comes
 // from a generator seeded by step_seed(seed, s), so a resumed run equals an

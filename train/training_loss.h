@@ -1,6 +1,6 @@
 // The loss of one training batch, shared by the trainer, tests and bench: the
 // method's per-frame levels, the forward process, one backbone call and the
-// masked, weighted loss (DESIGN §2, §4).
+// masked, weighted loss (docs/design.md §2, §4).
 #pragma once
 #include <torch/types.h>
 

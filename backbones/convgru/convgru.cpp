@@ -1,4 +1,4 @@
-// convgru (DESIGN §3): the Diffusion Forcing paper's recurrent backbone. Per frame,
+// convgru (docs/design.md §3): the Diffusion Forcing paper's recurrent backbone. Per frame,
 //   u_t = UNet2D([x_t ; z_{t−1}], emb(ℓ_t)),   z_t = ConvGRU(u_t, z_{t−1}),   prediction_t = head(z_t),
 // with z_0 = 0. Causal by construction; a rollout carries z instead of a window, so its
 // memory does not grow with the rollout's length. Registered as backbone "convgru".

@@ -1,4 +1,4 @@
-// unet3d (DESIGN §3): a 2D U-Net applied to every frame, with temporal
+// unet3d (docs/design.md §3): a 2D U-Net applied to every frame, with temporal
 // self-attention across frames (optionally causal) and each frame's noise level
 // applied by FiLM in every residual block. Registered as backbone "unet3d".
 #include <torch/torch.h>

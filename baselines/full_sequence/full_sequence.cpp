@@ -1,4 +1,4 @@
-// full_sequence (DESIGN §4): non-causal (bidirectional) full-sequence diffusion (one level for all frames),
+// full_sequence (docs/design.md §4): non-causal (bidirectional) full-sequence diffusion (one level for all frames),
 // extended chunk by chunk by replacement; shared with its twin in core/replacement_rollout.
 #include <torch/torch.h>  // (the build puts LibTorch code in the library that has it)
 
@@ -10,7 +10,7 @@ namespace dfb {
 namespace {
 
 Registrar<MethodFactory> reg("full_sequence", "non-causal full-sequence diffusion (one level for all frames), extended chunk by chunk by replacement (+ reconstruction guidance, option guidance)",
-                             MethodFactory{[](JsonReader& r) { return make_full_sequence_method(r, "full_sequence", false, /*guided=*/true); }, {"keep", "guidance"}});
+                             MethodFactory{[](JsonReader& r) { return make_full_sequence_method(r, "full_sequence", false, /*guided=*/true); }});
 
 }  // namespace
 }  // namespace dfb

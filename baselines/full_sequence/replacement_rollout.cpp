@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "rollout/method.h"
+
 #include <cmath>
 
 #include "rollout/denoiser.h"
@@ -39,9 +41,7 @@ torch::Tensor replacement_rollout(Denoiser& d, const torch::Tensor& context, int
   StepOptions so;
   so.eta = ro.eta;
   const int64_t n_ctx = context.size(1);
-  torch::Tensor video = torch::empty({b, n_ctx + horizon, context.size(2), context.size(3), context.size(4)},
-                                     context.options());
-  video.slice(1, 0, n_ctx).copy_(context);
+  torch::Tensor video = rollout_video(context, horizon);
   int64_t have = n_ctx;
   for (int64_t made = 0; made < horizon;) {
     const int64_t k = std::min(keep, have), h = std::min(window - k, horizon - made);
@@ -96,11 +96,11 @@ class FullSequenceMethod : public Method {
 
 std::unique_ptr<Method> make_full_sequence_method(JsonReader& r, const std::string& name, bool causal, bool guided) {
   int64_t keep = 0;
-  // Reconstruction guidance weight w_r. Measured on the smoke preset (32 rollouts, right shape
-  // count within T_train): 0 → 74.5%, 2 → 76.6%, 6 → 83.9%; so full_sequence defaults to 6.
+  // Reconstruction guidance weight w_r; the default was chosen by measurement
+  // (docs/results/defaults.md).
   double guidance = guided ? 6.0 : 0.0;
-  r.get("keep", keep);
-  if (guided) r.get("guidance", guidance);
+  r.get("keep", keep).sampling_time();
+  if (guided) r.get("guidance", guidance).sampling_time();
   bool ok = r.check(keep >= 0, "keep", "must be >= 0 (0 = half the window)");
   ok = r.check(guidance >= 0, "guidance", "must be >= 0 (0 = replacement only)") && ok;
   r.finish();

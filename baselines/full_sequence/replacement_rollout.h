@@ -1,4 +1,4 @@
-// The rollout of the full-sequence methods (DESIGN §4): chunks of (window − keep) new
+// The rollout of the full-sequence methods (docs/design.md §4): chunks of (window − keep) new
 // frames are denoised jointly, all at one level, from the last `keep` frames. The model
 // never saw mixed levels, so the kept frames are injected by replacement: before every
 // step they are noised afresh to the chunk's current level.
@@ -13,7 +13,7 @@ namespace dfb {
 class Denoiser;
 class JsonReader;
 
-// Reconstruction guidance (Video Diffusion Models, Ho et al. 2022; DESIGN §4) for a window of the
+// Reconstruction guidance (Video Diffusion Models, Ho et al. 2022; docs/design.md §4) for a window of the
 // kept frames noised to `level` followed by the new frames `chunk` (at `level` too): x̂₀ and ε̂ of
 // the new frames, with x̂₀ moved by −(w·√ᾱ_ℓ/2)·∇_chunk ‖kept − x̂₀,kept‖² (ε̂ recomputed from it).
 // Differentiates through the network (autograd on, also inside an inference-mode rollout).

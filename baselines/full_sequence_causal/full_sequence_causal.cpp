@@ -1,4 +1,4 @@
-// full_sequence_causal (DESIGN §4): causal full-sequence diffusion (one level for all frames),
+// full_sequence_causal (docs/design.md §4): causal full-sequence diffusion (one level for all frames),
 // extended chunk by chunk by replacement; shared with its twin in core/replacement_rollout.
 #include <torch/torch.h>  // (the build puts LibTorch code in the library that has it)
 
@@ -10,7 +10,7 @@ namespace dfb {
 namespace {
 
 Registrar<MethodFactory> reg("full_sequence_causal", "causal full-sequence diffusion (one level for all frames), extended chunk by chunk by replacement",
-                             MethodFactory{[](JsonReader& r) { return make_full_sequence_method(r, "full_sequence_causal", true, /*guided=*/false); }, {"keep"}});
+                             MethodFactory{[](JsonReader& r) { return make_full_sequence_method(r, "full_sequence_causal", true, /*guided=*/false); }});
 
 }  // namespace
 }  // namespace dfb

@@ -1,4 +1,4 @@
-// noise_augmented_ar (DESIGN §4; cascaded-diffusion style augmentation): teacher forcing
+// noise_augmented_ar (docs/design.md §4; cascaded-diffusion style augmentation): teacher forcing
 // whose context is noised during training to a shared level a ~ U{0..a_max}, and at
 // sampling to a fixed level a_s, once per new frame; the network is told the level.
 #include <torch/torch.h>
@@ -39,7 +39,7 @@ class NoiseAugmentedAr : public Method {
 
 std::unique_ptr<Method> make(JsonReader& r) {
   NoiseAugmentedOptions o;
-  r.get("train_max", o.train_max).get("sample", o.sample);
+  r.get("train_max", o.train_max).get("sample", o.sample).sampling_time();
   bool ok = r.check(o.train_max >= 0 && o.train_max <= 1, "train_max", "must be in [0, 1] (a fraction of N)");
   ok = r.check(o.sample >= 0 && o.sample <= 1, "sample", "must be in [0, 1] (a fraction of N)") && ok;
   r.finish();
@@ -49,7 +49,7 @@ std::unique_ptr<Method> make(JsonReader& r) {
 
 Registrar<MethodFactory> reg("noise_augmented_ar",
                              "teacher forcing with the context noised in training (a ~ U{0..a_max}) and sampling (a_s)",
-                             MethodFactory{&make, {"sample"}});
+                             MethodFactory{&make});
 
 }  // namespace
 }  // namespace dfb

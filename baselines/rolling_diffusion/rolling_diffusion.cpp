@@ -11,10 +11,9 @@
 //     else the rolling one (τ ~ U[0, 1)); loss on the rolling frames that are not clean.
 //   rollout: the init profile from t = 1 to 0 (`init_steps` calls, default S), then per output frame: the clean
 //     front frame leaves, pure noise joins at the back, and S calls take τ from 1 to 0.
-// Without the init profile in training the first window is out of distribution (it drew the
-// right shape count in 22% of its frames on the smoke preset). The defaults, half the window
-// as history and init_share 0.5, were measured on smoke: 78.1% within T_train, against 69.3%
-// for a quarter-window history with init_share 0.3 (README, "smoke").
+// Without the init profile in training the first window is out of distribution. The
+// defaults (half the window as history, init_share 0.5) were chosen by measurement
+// (docs/results/defaults.md).
 #include <torch/torch.h>
 
 #include <cmath>
@@ -71,9 +70,7 @@ class RollingDiffusion : public Method {
     StepOptions so;
     so.eta = ro.eta;
     const int64_t n_ctx = context.size(1);
-    torch::Tensor video = torch::empty({b, n_ctx + horizon, context.size(2), context.size(3), context.size(4)},
-                                       context.options());
-    video.slice(1, 0, n_ctx).copy_(context);
+    torch::Tensor video = rollout_video(context, horizon);
     int64_t have = n_ctx;
     torch::Tensor buffer = d.noise(b, rolling, context, gen);
     std::vector<int64_t> now(rolling, n);  // current levels of the rolling frames
@@ -122,7 +119,7 @@ std::unique_ptr<Method> make(JsonReader& r) {
   int64_t clean = 0;
   double init_share = 0.5;
   int64_t init_steps = 0;
-  r.get("clean", clean).get("init_share", init_share).get("init_steps", init_steps);
+  r.get("clean", clean).get("init_share", init_share).get("init_steps", init_steps).sampling_time();
   bool ok = r.check(clean >= 0, "clean", "must be >= 0 (0 = half the window)");
   ok = r.check(init_share >= 0 && init_share <= 1, "init_share", "must be in [0, 1]") && ok;
   ok = r.check(init_steps >= 0, "init_steps", "must be >= 0 (0 = the sampling steps S)") && ok;
@@ -133,7 +130,7 @@ std::unique_ptr<Method> make(JsonReader& r) {
 
 Registrar<MethodFactory> reg("rolling_diffusion",
                              "sliding window at linearly increasing levels; the front frame leaves when clean",
-                             MethodFactory{&make, {"init_steps"}});
+                             MethodFactory{&make});
 
 }  // namespace
 }  // namespace dfb

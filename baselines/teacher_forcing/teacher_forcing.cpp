@@ -1,4 +1,4 @@
-// teacher_forcing (DESIGN §4): next-frame diffusion on clean context. Training picks a
+// teacher_forcing (docs/design.md §4): next-frame diffusion on clean context. Training picks a
 // target frame c per sample, keeps the frames before it clean and puts the loss on c;
 // the rollout makes one frame at a time behind a clean window of T_train − 1 frames.
 #include <torch/torch.h>

@@ -1,4 +1,4 @@
-// Diffusion Forcing (Chen et al. 2024; DESIGN §4): every training frame gets its
+// Diffusion Forcing (Chen et al. 2024; docs/design.md §4): every training frame gets its
 // own noise level; rollouts follow a scheduling matrix over a chunk of new frames,
 // with the past in a sliding window of the model's length.
 #include <torch/torch.h>
@@ -56,12 +56,13 @@ class DiffusionForcing : public Method {
 
 std::unique_ptr<Method> make(JsonReader& r) {
   DiffusionForcingOptions o;
-  r.get_choice("scheduling", o.scheduling, scheduling_modes())
-      .get("chunk", o.chunk)
-      .get("uncertainty", o.uncertainty)
-      .get("stabilization", o.stabilization)
-      .get("guidance", o.guidance)
-      .get("guidance_history", o.guidance_history);
+  // Every option of Diffusion Forcing acts at sampling time: training is per-frame levels only.
+  r.get_choice("scheduling", o.scheduling, scheduling_modes()).sampling_time()
+      .get("chunk", o.chunk).sampling_time()
+      .get("uncertainty", o.uncertainty).sampling_time()
+      .get("stabilization", o.stabilization).sampling_time()
+      .get("guidance", o.guidance).sampling_time()
+      .get("guidance_history", o.guidance_history).sampling_time();
   bool ok = r.check(o.chunk >= 1, "chunk", "must be >= 1");
   ok = r.check(o.uncertainty >= 0, "uncertainty", "must be >= 0") && ok;
   ok = r.check(o.stabilization >= 0, "stabilization", "must be >= 0 (0 = clean history)") && ok;
@@ -75,7 +76,7 @@ std::unique_ptr<Method> make(JsonReader& r) {
 
 Registrar<MethodFactory> reg("diffusion_forcing",
                              "independent per-frame noise levels; scheduling-matrix rollout with stabilization",
-                             MethodFactory{&make, {"scheduling", "chunk", "uncertainty", "stabilization", "guidance", "guidance_history"}});
+                             MethodFactory{&make});
 
 }  // namespace
 }  // namespace dfb

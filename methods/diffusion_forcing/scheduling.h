@@ -1,4 +1,4 @@
-// Diffusion Forcing's scheduling matrices (DESIGN §4). Rows are sampling steps,
+// Diffusion Forcing's scheduling matrices (docs/design.md §4). Rows are sampling steps,
 // columns the frames of the chunk being generated; entries are step indices
 // (S = pure noise, 0 = clean). Row m → row m+1 is one denoising call.
 #pragma once

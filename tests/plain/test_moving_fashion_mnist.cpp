@@ -1,4 +1,4 @@
-// Tests for the idx reader and the moving_fashion_mnist generator (DESIGN §5). The real
+// Tests for the idx reader and the moving_fashion_mnist generator (docs/design.md §5). The real
 // Fashion-MNIST files come from Debian's dataset-fashion-mnist, which scripts/setup.sh installs.
 #include <gtest/gtest.h>
 #include <zlib.h>

@@ -148,6 +148,7 @@ TEST(VideoImport, DamagedFilesAreReportedAndSkipped) {
 // The command line: a summary naming what was skipped, and a non-zero exit with one error
 // line when nothing could be imported.
 TEST(VideoImport, CommandLine) {
+  if (std::string(DFB_CLI_PATH).empty()) GTEST_SKIP() << "a torch-free build (DFB_ONLY_TORCH_FREE) has no dfbench binary";
   const std::string dir = temp_dir("cli");
   write_video(dir + "/a.avi", 20, 30);
   write_video(dir + "/b.avi", 20, 90);
