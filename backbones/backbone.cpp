@@ -21,18 +21,6 @@ Backbone make_backbone(JsonReader& r, const BackboneShape& shape) {
   return entry->factory.make(r, shape);
 }
 
-void BackboneImpl::set_history(const torch::Tensor&, const torch::Tensor&) {
-  throw Error("this backbone does not cache history (supports_history() is false)");
-}
-
-void BackboneImpl::extend_history(const torch::Tensor&, const torch::Tensor&) {
-  throw Error("this backbone cannot extend its history (recurrent() is false)");
-}
-
-torch::Tensor BackboneImpl::forward_after_history(const torch::Tensor&, const torch::Tensor&) {
-  throw Error("this backbone does not cache history (supports_history() is false)");
-}
-
 std::vector<std::pair<std::string, torch::Tensor>> named_tensors(const torch::nn::Module& m) {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& p : m.named_parameters()) out.emplace_back(p.key(), p.value());

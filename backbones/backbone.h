@@ -7,6 +7,8 @@
 #include <functional>
 #include <memory>
 
+#include "backbones/memory.h"
+
 namespace dfb {
 
 class JsonReader;
@@ -20,21 +22,14 @@ class BackboneImpl : public torch::nn::Module {
   // (rollouts slide a window of this size; recurrent backbones carry their state instead).
   virtual int64_t max_frames() const = 0;
   // True when the backbone carries a state from frame to frame (convgru): calls may take any
-  // number of frames, and extend_history() advances the history by more frames.
+  // number of frames, and its memory extends by more frames, so a rollout of any length keeps
+  // one state, not a window.
   virtual bool recurrent() const { return false; }
-
-  // History caching (optional, causal backbones): while new frames are denoised, the
-  // first P frames of the window (the history) stay the same over many calls. A backbone
-  // that supports it runs them once in set_history() and then, in forward_after_history(),
-  // only the new frames, attending to what it kept; the result equals the last T − P
-  // frames of forward() on the whole window (up to rounding).
-  virtual bool supports_history() const { return false; }
-  virtual void set_history(const torch::Tensor& x, const torch::Tensor& levels);
-  virtual torch::Tensor forward_after_history(const torch::Tensor& x, const torch::Tensor& levels);
-  virtual int64_t history_frames() const { return 0; }
-  // Recurrent backbones: appends frames to the history set by set_history() (the state after
-  // them replaces the one kept), so a rollout of any length keeps one state, not a window.
-  virtual void extend_history(const torch::Tensor& x, const torch::Tensor& levels);
+  // A memory of the history for this backbone (backbones/memory.h): while new frames are
+  // denoised the first P frames of the window stay the same over many calls, and the memory
+  // runs them once. nullptr when the backbone keeps none (a bidirectional one sees the whole
+  // window in every call).
+  virtual std::unique_ptr<BackboneMemory> make_memory() { return nullptr; }
 };
 using Backbone = std::shared_ptr<BackboneImpl>;
 

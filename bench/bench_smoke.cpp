@@ -41,40 +41,58 @@ class TimedBackbone : public BackboneImpl {
  public:
   explicit TimedBackbone(Backbone inner) : inner_(register_module("inner", std::move(inner))) {}
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& levels) override {
-    return timed([&] { return inner_->forward(x, levels); });
+    return time([&] { return inner_->forward(x, levels); });
   }
-  bool supports_history() const override { return inner_->supports_history(); }
-  void set_history(const torch::Tensor& x, const torch::Tensor& levels) override {
-    timed([&] {
-      inner_->set_history(x, levels);
-      return torch::Tensor();
-    });
-  }
-  torch::Tensor forward_after_history(const torch::Tensor& x, const torch::Tensor& levels) override {
-    return timed([&] { return inner_->forward_after_history(x, levels); });
-  }
-  void extend_history(const torch::Tensor& x, const torch::Tensor& levels) override {
-    timed([&] {
-      inner_->extend_history(x, levels);
-      return torch::Tensor();
-    });
-  }
-  int64_t history_frames() const override { return inner_->history_frames(); }
+  std::unique_ptr<BackboneMemory> make_memory() override;
   bool recurrent() const override { return inner_->recurrent(); }
   bool causal() const override { return inner_->causal(); }
   int64_t max_frames() const override { return inner_->max_frames(); }
   double seconds = 0;
 
- private:
+  // Runs fn and adds its wall time to `seconds`.
   template <class Fn>
-  torch::Tensor timed(Fn fn) {
+  torch::Tensor time(Fn fn) {
     const auto t0 = std::chrono::steady_clock::now();
     torch::Tensor y = fn();
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return y;
   }
+
+ private:
   Backbone inner_;
 };
+
+// The inner backbone's memory, its calls timed into the same total.
+class TimedMemory : public BackboneMemory {
+ public:
+  TimedMemory(std::unique_ptr<BackboneMemory> inner, TimedBackbone& owner) : inner_(std::move(inner)), owner_(owner) {}
+  void assign(const torch::Tensor& x, const torch::Tensor& levels) override {
+    owner_.time([&] {
+      inner_->assign(x, levels);
+      return torch::Tensor();
+    });
+  }
+  void extend(const torch::Tensor& x, const torch::Tensor& levels) override {
+    owner_.time([&] {
+      inner_->extend(x, levels);
+      return torch::Tensor();
+    });
+  }
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& levels) override {
+    return owner_.time([&] { return inner_->forward(x, levels); });
+  }
+  int64_t frames() const override { return inner_->frames(); }
+
+ private:
+  std::unique_ptr<BackboneMemory> inner_;
+  TimedBackbone& owner_;
+};
+
+std::unique_ptr<BackboneMemory> TimedBackbone::make_memory() {
+  std::unique_ptr<BackboneMemory> inner = inner_->make_memory();
+  if (!inner) return nullptr;
+  return std::make_unique<TimedMemory>(std::move(inner), *this);
+}
 
 void BM_TrainStep(benchmark::State& state) {
   const RunConfig c = smoke();

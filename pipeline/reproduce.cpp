@@ -80,24 +80,24 @@ void reproduce(const ReproduceOptions& a) {
   std::vector<std::string> sets = a.sets;
   if (!a.device.empty()) sets.push_back("device=" + a.device);
   nlohmann::json json = load_config_json(a.preset, sets);
-  RunConfig config = parse_run_config(json, a.preset);
-  const std::string out = a.out.empty() ? "runs/" + config.name : a.out;
-  const int64_t seeds = a.seeds > 0 ? a.seeds : config.seeds;
-  make_dirs(out);
-
   // The comparison (RunConfig::methods), or the methods asked for: the preset's entries by
-  // label, and any other registered method by name (with its default options).
+  // label, and any other registered method by name (with its default options). Chosen before
+  // the config is read, so a preset entry left out is not checked against the backbone.
   if (!a.methods.empty()) {
+    nlohmann::json listed = json.is_object() && json.contains("methods") && json["methods"].is_array()
+                                ? json["methods"]
+                                : nlohmann::json::array({json.value("method", nlohmann::json::object())});
     std::vector<std::string> labels;
-    for (const auto& m : config.methods) labels.push_back(method_label(m));
+    for (const auto& m : listed)
+      labels.push_back(m.is_string() ? m.get<std::string>() : m.is_object() ? method_label(m) : std::string());
     const std::vector<std::string> registered = Registry<MethodFactory>::instance().names();
     nlohmann::json chosen = nlohmann::json::array();
     for (const std::string& want : a.methods) {
       auto it = std::find(labels.begin(), labels.end(), want);
       if (it != labels.end()) {
-        chosen.push_back(config.methods[it - labels.begin()]);
+        chosen.push_back(listed[it - labels.begin()]);
       } else if (std::find(registered.begin(), registered.end(), want) != registered.end()) {
-        chosen.push_back({{"name", want}});
+        chosen.push_back(want);
       } else {
         std::vector<std::string> known = labels;
         known.insert(known.end(), registered.begin(), registered.end());
@@ -105,8 +105,12 @@ void reproduce(const ReproduceOptions& a) {
       }
     }
     json["methods"] = chosen;
-    config = parse_run_config(json, a.preset);
   }
+  const RunConfig config = parse_run_config(json, a.preset);
+  const std::string out = a.out.empty() ? "runs/" + config.name : a.out;
+  const int64_t seeds = a.seeds > 0 ? a.seeds : config.seeds;
+  make_dirs(out);
+
   const std::vector<nlohmann::json>& methods = config.methods;
   std::vector<MethodJob> jobs;
   std::vector<nlohmann::json> job_methods;

@@ -61,7 +61,8 @@ void set_aside(const std::string& run, const std::string& out, const std::string
   std::string safe = name;
   for (char& ch : safe)
     if (ch == ' ' || ch == '/') ch = '-';
-  const std::string to = out + "/.replaced/" + safe + "-" + stamp;
+  std::string to = out + "/.replaced/" + safe + "-" + stamp;
+  for (int k = 2; fs::exists(to); ++k) to = out + "/.replaced/" + safe + "-" + stamp + "-" + std::to_string(k);  // twice in a second
   make_dirs(out + "/.replaced");
   fs::rename(run, to);
   std::printf("train: %s %s; moved it to %s and training again\n", run.c_str(), why.c_str(), to.c_str());

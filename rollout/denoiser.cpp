@@ -21,7 +21,8 @@ int64_t frames_of(const torch::Tensor& x) { return x.defined() ? x.size(1) : 0; 
 
 }  // namespace
 
-Denoiser::Denoiser(Backbone model, const Diffusion& diffusion) : model_(std::move(model)), diffusion_(diffusion) {}
+Denoiser::Denoiser(Backbone model, const Diffusion& diffusion)
+    : model_(std::move(model)), memory_(model_->make_memory()), diffusion_(diffusion) {}
 
 torch::Tensor Denoiser::noise(int64_t batch, int64_t frames, const torch::Tensor& like, at::Generator& gen) const {
   torch::Tensor eps = torch::randn({batch, frames, like.size(2), like.size(3), like.size(4)}, gen,
@@ -63,16 +64,16 @@ torch::Tensor Denoiser::step_after(const torch::Tensor& history, const torch::Te
   const int64_t q = leading_clean(from, to);
   if (q == t) return x;
   const int64_t p = h + q;  // history frames in all
-  const bool cached = use_history_cache_ && model_->supports_history();
+  const bool cached = use_history_cache_ && memory_ != nullptr;
   if (recurrent() && cached && options.guidance != 1.0)
     throw Error("history guidance needs a windowed backbone (unet3d); a recurrent one keeps no history to re-noise");
   if (p > 0 && recurrent() && cached) {
     set_recurrent_history(h > 0 ? history : x.slice(1, 0, 0), x.slice(1, 0, q), options.clean_input_level, gen);
   } else if (p > 0) {
-    set_history(q == 0 ? history : h == 0 ? x.slice(1, 0, q) : torch::cat({history, x.slice(1, 0, q)}, 1),
-                options.clean_input_level, gen);
+    set_history(h > 0 ? history : x.slice(1, 0, 0), x, q, options.clean_input_level, gen);
   } else {
     history_key_ = torch::Tensor();
+    history_id_ = HistoryId{};
     state_frames_ = 0;
   }
 
@@ -99,10 +100,10 @@ torch::Tensor Denoiser::step_after(const torch::Tensor& history, const torch::Te
     torch::NoGradGuard no_grad;
     if (p > 0 && cached) {
       if (!history_in_model_) {
-        model_->set_history(history_input_, level_input(history_levels_));
+        memory_->assign(history_input_, level_input(history_levels_));
         history_in_model_ = true;
       }
-      prediction = model_->forward_after_history(input, level_input(input_levels));
+      prediction = memory_->forward(input, level_input(input_levels));
     } else if (p > 0) {
       prediction = after_history(history_input_, history_levels_);
     } else {
@@ -144,12 +145,35 @@ Diffusion::Estimate Denoiser::estimate(const torch::Tensor& x, const torch::Tens
   return diffusion_.estimate(x, prediction, levels);
 }
 
-void Denoiser::set_history(const torch::Tensor& history, int64_t level, at::Generator& gen) {
+Denoiser::HistoryId Denoiser::HistoryId::of(const torch::Tensor& frames, int64_t joined) {
+  HistoryId id;
+  if (!frames.defined() || frames.size(1) == 0) return id;
+  id.data = frames.data_ptr();
+  id.sizes = frames.sizes().vec();
+  id.strides = frames.strides().vec();
+  id.version = frames.is_inference() ? 0 : frames._version();  // inference tensors keep no write count
+  id.joined = joined;
+  return id;
+}
+
+bool Denoiser::HistoryId::operator==(const HistoryId& o) const {
+  return data != nullptr && data == o.data && sizes == o.sizes && strides == o.strides && version == o.version &&
+         joined == o.joined;
+}
+
+void Denoiser::set_history(const torch::Tensor& a, const torch::Tensor& x, int64_t q, int64_t level,
+                           at::Generator& gen) {
   state_frames_ = 0;
-  if (history_key_.defined() && history_key_.sizes() == history.sizes() && history_level_ == level &&
-      torch::equal(history_key_, history))
-    return;  // the same history as the last call: keep its input and the model's cache
-  history_key_ = history.clone();
+  // The history is `a` (the caller's frames) and x's first q clean frames. It is the one of
+  // the last call when `a` is the same frames of the same, unwritten buffer and q is the same:
+  // x's clean frames come back from every step unchanged, so they are the last call's too.
+  const int64_t h = frames_of(a);
+  const HistoryId id = HistoryId::of(h > 0 ? a : x.slice(1, 0, q), h > 0 ? q : 0);
+  if (id == history_id_ && history_key_.defined() && history_level_ == level)
+    return;  // the same history as the last call: keep its input and the backbone's memory
+  const torch::Tensor history = q == 0 ? a : h == 0 ? x.slice(1, 0, q) : torch::cat({a, x.slice(1, 0, q)}, 1);
+  history_id_ = id;
+  history_key_ = history;  // not written while it is the history (a view of the caller's buffer, or a copy)
   history_level_ = level;
   history_levels_ = torch::full({history.size(0), history.size(1)}, level, torch::kLong);
   history_input_ = level > 0 ? diffusion_.q_sample(history, history_levels_, diffusion_.noise_like(history, gen)) : history;
@@ -172,24 +196,26 @@ void Denoiser::set_recurrent_history(const torch::Tensor& a, const torch::Tensor
   auto level_input = [&](const torch::Tensor& lv) {
     return (lv.to(torch::kFloat32) / static_cast<double>(diffusion_.levels())).to(span(0, 1).device());
   };
+  // The same rollout's history, grown: `a` starts where the last one did in the same buffer and
+  // holds at least the frames the state has seen (a rollout only appends behind its history).
   const bool same = state_frames_ > 0 && state_frames_ <= p && history_in_model_ && history_level_ == level &&
-                    state_first_.sizes() == span(0, 1).sizes() && torch::equal(state_first_, span(0, 1)) &&
-                    torch::equal(state_last_, span(state_frames_ - 1, state_frames_));
+                    na > 0 && state_history_.defined() && a.data_ptr() == state_history_.data_ptr() &&
+                    a.strides() == state_history_.strides() && na >= frames_of(state_history_);
   torch::NoGradGuard no_grad;
   if (!same) {  // a new rollout (or a different history): rebuild the state from all of it
     torch::Tensor input = shown(span(0, p));
-    model_->set_history(input, level_input(history_levels_));
+    memory_->assign(input, level_input(history_levels_));
   } else if (p > state_frames_) {  // the same rollout, grown: the state sees the new frames only
     torch::Tensor input = shown(span(state_frames_, p));
-    model_->extend_history(input, level_input(history_levels_));
+    memory_->extend(input, level_input(history_levels_));
   }
   history_in_model_ = true;
   history_level_ = level;
   history_key_ = torch::Tensor();  // the frames are not kept: the state stands for them
   history_input_ = torch::Tensor();
+  history_id_ = HistoryId{};
   state_frames_ = p;
-  state_first_ = span(0, 1).clone();
-  state_last_ = span(p - 1, p).clone();
+  state_history_ = na > 0 ? a : torch::Tensor();  // a view: keeps the buffer alive, so its address stays its own
 }
 
 }  // namespace dfb

@@ -3,7 +3,9 @@
 #pragma once
 #include <torch/types.h>
 
+#include <memory>
 #include <utility>
+#include <vector>
 
 #include "backbones/backbone.h"
 #include "diffusion/diffusion.h"
@@ -29,13 +31,18 @@ class Denoiser {
 
   // x: [B, T, C, H, W]; from, to: int64 [B, T] (or [T], broadcast over B) with to <= from.
   // Frames with from == to come back bit-for-bit unchanged. Leading frames that stay clean
-  // (0 → 0) in every sample are the history.
+  // (0 → 0) in every sample are the history (see step_after; a new x is a new history).
   torch::Tensor step(const torch::Tensor& x, const torch::Tensor& from, const torch::Tensor& to,
                      const StepOptions& options, at::Generator& gen);
   // The same step for the frames x that follow `history` (clean frames [B, P, ...], 0 → 0;
-  // undefined or empty = none): returns x's frames only. With a recurrent backbone the
-  // history may be the whole rollout so far — the model's state is extended by the frames
-  // it has not seen, never rebuilt — so rollouts pass it without copying it into a window.
+  // undefined or empty = none): returns x's frames only. Rollout loops pass the history as a
+  // view of their output buffer and do not write those frames while they are the history:
+  // the denoiser recognises the same history by identity (the same frames of the same
+  // buffer, unwritten since) and prepares it once — stabilization noise drawn once, the
+  // backbone's memory assigned once. x's own leading clean frames join the history; between
+  // steps they come back unchanged. With a recurrent backbone the history may be the whole
+  // rollout so far, growing behind the same start: the model's state is extended by the
+  // frames it has not seen, never rebuilt, so memory stays flat.
   torch::Tensor step_after(const torch::Tensor& history, const torch::Tensor& x, const torch::Tensor& from,
                            const torch::Tensor& to, const StepOptions& options, at::Generator& gen);
 
@@ -50,8 +57,9 @@ class Denoiser {
   const Diffusion& diffusion() const { return diffusion_; }
   // History caching (on by default): leading frames that stay clean over consecutive steps
   // are prepared once — stabilization noise drawn once for them — and, when the backbone
-  // supports it, run through the backbone once (BackboneImpl::set_history). Off: the whole
-  // window is run every step; the results agree up to rounding. One Denoiser per model.
+  // has a memory (backbones/memory.h), run through the backbone once into it. Off: the
+  // whole window is run every step; the results agree up to rounding. One Denoiser per
+  // rollout in flight: it owns the backbone's memory.
   void set_history_cache(bool on) {
     use_history_cache_ = on;
     history_in_model_ = false;
@@ -64,30 +72,44 @@ class Denoiser {
   int64_t calls() const { return calls_; }  // backbone calls made so far
 
  private:
-  // Makes `history` (frames [B, P, ...] clean in this step) the current history, unless it already is.
-  void set_history(const torch::Tensor& history, int64_t level, at::Generator& gen);
+  // Makes `a` followed by x's first q frames (all clean in this step) the current history,
+  // unless it already is: recognised by identity (the same frames of the same buffer, not
+  // written since, and the same q), never by comparing values.
+  void set_history(const torch::Tensor& a, const torch::Tensor& x, int64_t q, int64_t level, at::Generator& gen);
   // The same for the history made of `a` then `b` (either may be empty) held by a recurrent
-  // model's state: frames past those it has seen extend it; anything else rebuilds it.
+  // model's state: the same rollout's history, grown (`a` starts where it started, longer),
+  // extends the state by the frames it has not seen; anything else rebuilds it.
   void set_recurrent_history(const torch::Tensor& a, const torch::Tensor& b, int64_t level, at::Generator& gen);
+  // Which frames a history is: where they are, their layout, the buffer's write count
+  // (outside inference mode, which keeps none), and how many of the denoised frames joined them.
+  struct HistoryId {
+    const void* data = nullptr;
+    std::vector<int64_t> sizes, strides;
+    int64_t version = 0, joined = 0;
+    static HistoryId of(const torch::Tensor& frames, int64_t joined);
+    bool operator==(const HistoryId& o) const;
+  };
   // from/to as validated int64 [B, T] CPU tensors.
   std::pair<torch::Tensor, torch::Tensor> plans(const torch::Tensor& x, const torch::Tensor& from,
                                                 const torch::Tensor& to) const;
 
   Backbone model_;
+  std::unique_ptr<BackboneMemory> memory_;  // the backbone's memory of the history (null: it keeps none)
   const Diffusion& diffusion_;
   int64_t calls_ = 0;
   bool use_history_cache_ = true;
-  torch::Tensor history_key_;     // the clean history frames last seen
+  HistoryId history_id_;          // the history last prepared
+  torch::Tensor history_key_;     // its clean frames
   torch::Tensor history_input_;   // what the network is shown for them (stabilized)
   torch::Tensor history_levels_;  // their levels, int64 [B, P]
   torch::Tensor guide_input_;     // the history noised for the guidance branch (drawn once per history)
   int64_t guide_level_ = -1;
   int64_t history_level_ = 0;
-  bool history_in_model_ = false; // the model holds history_input_ in its cache
-  // A recurrent model's state: how many history frames it has seen, and the first and last
-  // of them (to recognise the same rollout's history, grown).
+  bool history_in_model_ = false; // memory_ holds history_input_
+  // A recurrent model's state: how many history frames it has seen, and the caller's
+  // history it saw them in (to recognise the same rollout's history, grown).
   int64_t state_frames_ = 0;
-  torch::Tensor state_first_, state_last_;
+  torch::Tensor state_history_;
 };
 
 }  // namespace dfb

@@ -1,21 +1,27 @@
-// Behaviour kept: `dfbench reproduce --preset tiny` (one thread) gives the same bytes as
-// when tests/golden/tiny.txt was recorded: every HDF5 file (data, checkpoints, rollouts,
-// encoder), the curves, the report's tables, plots and strips, and the JSON outputs with
-// what legitimately changes between runs (timings, versions, git hash, clock) left out.
+// Behaviour kept: each tests/golden/<case>.txt names a `dfbench reproduce` command (its
+// "args:" line, run on one thread) and the content hashes of what it wrote when recorded:
+// every HDF5 file (data, checkpoints, rollouts, encoder), the curves, the report's tables,
+// plots and strips, and the JSON outputs with what legitimately changes between runs
+// (timings, versions, git hash, clock) left out. The same command must give the same bytes.
 // Floating-point results depend on the CPU's kernels (oneDNN picks them by CPU and shape)
 // and on the LibTorch version, so the hashes are compared only on the machine kind they were
-// recorded on; elsewhere the test is skipped and says how to record them there:
-//   DFB_GOLDEN_WRITE=1 build/dfbench_tests --gtest_filter=Golden.*
+// recorded on; elsewhere the test is skipped and says how to record them there, with the
+// binary of the commit to compare against:
+//   DFB_GOLDEN_WRITE=<case> [DFB_GOLDEN_CLI=path/to/dfbench] build/dfbench_tests --gtest_filter='Golden*'
+// "tiny" was recorded before the code was re-laid out into layers.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "tensor/compat.h"
 #include "base/files.h"
@@ -28,7 +34,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // The absolute run folder is part of the resolved config (the data files' paths), so it is fixed.
-constexpr const char* kRun = "/tmp/dfbench_golden_tiny";
+constexpr const char* kRun = "/tmp/dfbench_golden_";  // + the case
 
 std::string cpuinfo_field(const std::string& key) {
   std::ifstream in("/proc/cpuinfo");
@@ -93,37 +99,65 @@ std::map<std::string, std::string> hashes_of(const std::string& run) {
   return out;
 }
 
-TEST(Golden, TinyReproduceGivesTheRecordedBytes) {
-  const std::string golden = std::string(DFB_SOURCE_DIR) + "/tests/golden/tiny.txt";
-  const bool write = std::getenv("DFB_GOLDEN_WRITE") != nullptr;
-  std::string recorded_kind;
+std::vector<std::string> golden_cases() {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(std::string(DFB_SOURCE_DIR) + "/tests/golden"))
+    if (e.path().extension() == ".txt") out.push_back(e.path().stem().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class Golden : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Golden, ReproduceGivesTheRecordedBytes) {
+  const std::string name = GetParam();
+  const std::string golden = std::string(DFB_SOURCE_DIR) + "/tests/golden/" + name + ".txt";
+  const char* write_env = std::getenv("DFB_GOLDEN_WRITE");
+  const bool write = write_env && (std::string(write_env) == name || std::string(write_env) == "all");
+  std::string recorded_kind, args;
+  std::vector<std::string> header;
   std::map<std::string, std::string> recorded;
-  if (!write) {
+  {
     std::ifstream in(golden);
-    ASSERT_TRUE(in) << "no " << golden << "; record it with DFB_GOLDEN_WRITE=1";
+    ASSERT_TRUE(in) << "cannot read " << golden;
     for (std::string line; std::getline(in, line);) {
-      if (line.empty() || line[0] == '#') continue;
-      if (line.rfind("machine: ", 0) == 0) {
+      if (line.empty()) continue;
+      if (line[0] == '#') {
+        header.push_back(line);
+      } else if (line.rfind("args: ", 0) == 0) {
+        args = line.substr(6);
+      } else if (line.rfind("machine: ", 0) == 0) {
         recorded_kind = line.substr(9);
-        continue;
+      } else {
+        const size_t sp = line.find(' ');
+        recorded[line.substr(sp + 1)] = line.substr(0, sp);
       }
-      const size_t sp = line.find(' ');
-      recorded[line.substr(sp + 1)] = line.substr(0, sp);
     }
-    if (recorded_kind != machine_kind())
-      GTEST_SKIP() << "hashes recorded on '" << recorded_kind << "', this machine is '" << machine_kind()
-                   << "' (other kernels give other last bits); record them here with DFB_GOLDEN_WRITE=1";
   }
-  fs::remove_all(kRun);
-  const CliResult r = dfbench(std::string("reproduce --preset tiny --out ") + kRun);
+  ASSERT_FALSE(args.empty()) << golden << " has no args: line";
+  if (!write && recorded_kind != machine_kind())
+    GTEST_SKIP() << "hashes recorded on '" << recorded_kind << "', this machine is '" << machine_kind()
+                 << "' (other kernels give other last bits); record them here with DFB_GOLDEN_WRITE=" << name;
+  const std::string run = std::string(kRun) + name;
+  fs::remove_all(run);
+  const char* cli = std::getenv("DFB_GOLDEN_CLI");
+  CliResult r;
+  if (write && cli) {
+    const std::string cmd = std::string(cli) + " --threads 1 " + args + " --out " + run + " > /dev/null 2>&1";
+    r.code = std::system(cmd.c_str());
+  } else {
+    r = dfbench(args + " --out " + run);
+  }
   ASSERT_EQ(r.code, 0) << r.err;
-  const std::map<std::string, std::string> now = hashes_of(kRun);
+  const std::map<std::string, std::string> now = hashes_of(run);
   if (write) {
-    std::string text = "# dfbench --threads 1 reproduce --preset tiny: content hashes (tests/test_golden.cpp)\n";
-    text += "machine: " + machine_kind() + "\n";
+    std::string text;
+    for (const std::string& h : header) text += h + "\n";
+    text += "args: " + args + "\nmachine: " + machine_kind() + "\n";
     for (const auto& [rel, h] : now) text += h + " " + rel + "\n";
     write_file_atomic(golden, text);
     std::printf("wrote %s (%zu files)\n", golden.c_str(), now.size());
+    fs::remove_all(run);
     return;
   }
   for (const auto& [rel, h] : recorded) {
@@ -135,8 +169,16 @@ TEST(Golden, TinyReproduceGivesTheRecordedBytes) {
     EXPECT_EQ(it->second, h) << rel << " changed";
   }
   for (const auto& [rel, h] : now) EXPECT_TRUE(recorded.count(rel)) << rel << " is new (not in " << golden << ")";
-  fs::remove_all(kRun);
+  fs::remove_all(run);
 }
+
+INSTANTIATE_TEST_SUITE_P(Cases, Golden, ::testing::ValuesIn(golden_cases()),
+                         [](const ::testing::TestParamInfo<std::string>& i) {
+                           std::string n = i.param;
+                           for (char& c : n)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return n;
+                         });
 
 }  // namespace
 }  // namespace dfb

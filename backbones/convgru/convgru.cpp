@@ -82,36 +82,14 @@ class ConvGru : public BackboneImpl {
     return run(x, levels, z);
   }
 
-  bool supports_history() const override { return true; }
   bool recurrent() const override { return true; }
-  void set_history(const torch::Tensor& x, const torch::Tensor& levels) override {
-    history_ = torch::Tensor();
-    run(x, levels, history_);
-    history_frames_ = x.size(1);
-  }
-  void extend_history(const torch::Tensor& x, const torch::Tensor& levels) override {
-    need_history(x);
-    run(x, levels, history_);
-    history_frames_ += x.size(1);
-  }
-  torch::Tensor forward_after_history(const torch::Tensor& x, const torch::Tensor& levels) override {
-    need_history(x);
-    torch::Tensor z = history_;
-    return run(x, levels, z);
-  }
-  int64_t history_frames() const override { return history_frames_; }
+  std::unique_ptr<BackboneMemory> make_memory() override;
 
   bool causal() const override { return true; }
   int64_t max_frames() const override { return shape_.max_frames; }
 
  private:
-  void need_history(const torch::Tensor& x) const {
-    if (!history_.defined()) throw Error("convgru: needs set_history() first");
-    if (x.size(0) != history_.size(0))
-      throw Error("convgru: got a batch of " + std::to_string(x.size(0)) + ", the history has " +
-                  std::to_string(history_.size(0)));
-  }
-
+  friend class ConvGruMemory;
   // Runs the frames of x [B, T, C, H, W] in order from state z (undefined = zeros), leaving
   // the state after the last frame in z; returns the predictions [B, T, C, H, W].
   torch::Tensor run(const torch::Tensor& x, const torch::Tensor& levels, torch::Tensor& z) {
@@ -185,9 +163,43 @@ class ConvGru : public BackboneImpl {
   GruCell gru_{nullptr};
   torch::nn::GroupNorm head_norm_{nullptr};
   torch::nn::Conv2d head_{nullptr};
-  torch::Tensor history_;  // z after the history frames (undefined: none)
-  int64_t history_frames_ = 0;
 };
+
+// The recurrent state of convgru after the history frames: assign() runs them from a zero
+// state, extend() runs more from the state held, forward() reads on without changing it.
+class ConvGruMemory : public BackboneMemory {
+ public:
+  explicit ConvGruMemory(ConvGru& net) : net_(net) {}
+  void assign(const torch::Tensor& x, const torch::Tensor& levels) override {
+    state_ = torch::Tensor();
+    net_.run(x, levels, state_);
+    frames_ = x.size(1);
+  }
+  void extend(const torch::Tensor& x, const torch::Tensor& levels) override {
+    need_state(x);
+    net_.run(x, levels, state_);
+    frames_ += x.size(1);
+  }
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& levels) override {
+    need_state(x);
+    torch::Tensor z = state_;
+    return net_.run(x, levels, z);
+  }
+  int64_t frames() const override { return frames_; }
+
+ private:
+  void need_state(const torch::Tensor& x) const {
+    if (!state_.defined()) throw Error("convgru: a memory must be assigned a history before it is extended or read");
+    if (x.size(0) != state_.size(0))
+      throw Error("convgru: got a batch of " + std::to_string(x.size(0)) + ", the history has " +
+                  std::to_string(state_.size(0)));
+  }
+  ConvGru& net_;
+  torch::Tensor state_;  // z after the history frames (undefined: none yet)
+  int64_t frames_ = 0;
+};
+
+std::unique_ptr<BackboneMemory> ConvGru::make_memory() { return std::make_unique<ConvGruMemory>(*this); }
 
 Backbone make_convgru(JsonReader& r, const BackboneShape& shape) {
   ConvGruOptions o;

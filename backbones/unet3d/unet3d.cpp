@@ -21,7 +21,7 @@ struct UNet3dOptions : UNetOptions {
   std::string position = "rotary";    // frame position in temporal attention: rotary | learned
 };
 
-// How a forward pass treats history (see BackboneImpl::set_history).
+// How a forward pass treats history (see backbones/memory.h).
 enum class HistoryMode { kNone, kRecord, kAfter };
 
 // Attention across the frames of each pixel, with rotary positions (relative) or a
@@ -103,34 +103,40 @@ class UNet3d : public BackboneImpl {
   }
 
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& levels) override {
-    return run(x, levels, HistoryMode::kNone);
+    return run(x, levels, HistoryMode::kNone, nullptr);
   }
 
-  bool supports_history() const override { return shape_.causal; }
-  void set_history(const torch::Tensor& x, const torch::Tensor& levels) override {
-    if (!shape_.causal) BackboneImpl::set_history(x, levels);
-    history_.assign(temporal_layers_, KeyValues{});
-    history_frames_ = 0;
-    run(x, levels, HistoryMode::kRecord);
-    history_frames_ = x.size(1);
-    history_batch_ = x.size(0);
+  std::unique_ptr<BackboneMemory> make_memory() override;
+  // The keys and values of each temporal layer (call order) for the history frames.
+  struct Cache {
+    std::vector<KeyValues> layers;
+    int64_t frames = 0, batch = 0;
+  };
+  // forward() with the history: kRecord fills `cache` from x (the history), kAfter treats
+  // x as following the history it holds.
+  torch::Tensor run_with(const torch::Tensor& x, const torch::Tensor& levels, HistoryMode mode, Cache& cache) {
+    if (mode == HistoryMode::kRecord) {
+      cache.layers.assign(temporal_layers_, KeyValues{});
+      cache.frames = 0;
+      torch::Tensor y = run(x, levels, mode, &cache);
+      cache.frames = x.size(1);
+      cache.batch = x.size(0);
+      return y;
+    }
+    if (cache.frames == 0) throw Error("unet3d: a memory must be assigned a history before it is asked about frames after it");
+    return run(x, levels, mode, &cache);
   }
-  torch::Tensor forward_after_history(const torch::Tensor& x, const torch::Tensor& levels) override {
-    if (history_frames_ == 0) throw Error("unet3d: forward_after_history() needs set_history() first");
-    return run(x, levels, HistoryMode::kAfter);
-  }
-  int64_t history_frames() const override { return history_frames_; }
 
   bool causal() const override { return shape_.causal; }
   int64_t max_frames() const override { return shape_.max_frames; }
 
  private:
-  torch::Tensor run(const torch::Tensor& x, const torch::Tensor& levels, HistoryMode mode) {
+  torch::Tensor run(const torch::Tensor& x, const torch::Tensor& levels, HistoryMode mode, Cache* cache) {
     const int64_t b = x.size(0), t = x.size(1), c = x.size(2), hh = x.size(3), ww = x.size(4);
-    const int64_t window = t + (mode == HistoryMode::kAfter ? history_frames_ : 0);
-    if (mode == HistoryMode::kAfter && b != history_batch_)
-      throw Error("unet3d: forward_after_history() got a batch of " + std::to_string(b) + ", set_history() saw " +
-                  std::to_string(history_batch_));
+    const int64_t window = t + (mode == HistoryMode::kAfter ? cache->frames : 0);
+    if (mode == HistoryMode::kAfter && b != cache->batch)
+      throw Error("unet3d: asked about a batch of " + std::to_string(b) + " after a history of a batch of " +
+                  std::to_string(cache->batch));
     if (window > shape_.max_frames || c != shape_.channels || hh != shape_.image_size || ww != shape_.image_size)
       throw Error("unet3d: input [" + std::to_string(b) + ", " + std::to_string(t) + ", " + std::to_string(c) + ", " +
                   std::to_string(hh) + ", " + std::to_string(ww) + "] does not fit this model (at most " +
@@ -139,7 +145,7 @@ class UNet3d : public BackboneImpl {
     const bool causal = shape_.causal;
     size_t layer = 0;  // temporal layers in call order, for the history cache
     auto temporal = [&](TemporalAttention& m, const torch::Tensor& in) {
-      KeyValues* kv = mode == HistoryMode::kNone ? nullptr : &history_[layer];
+      KeyValues* kv = mode == HistoryMode::kNone ? nullptr : &cache->layers[layer];
       ++layer;
       return m->forward(in, b, t, causal, mode, kv);
     };
@@ -197,13 +203,35 @@ class UNet3d : public BackboneImpl {
   ResBlock mid_res1_{nullptr}, mid_res2_{nullptr};
   SpatialAttention mid_spatial_{nullptr};
   TemporalAttention mid_temporal_{nullptr};
-  // History cache: keys and values of each temporal layer (call order) for the history frames.
-  size_t temporal_layers_ = 0;
-  std::vector<KeyValues> history_;
-  int64_t history_frames_ = 0, history_batch_ = 0;
+  size_t temporal_layers_ = 0;  // temporal attention layers (the memory keeps one KeyValues each)
   torch::nn::GroupNorm norm_out_{nullptr};
   torch::nn::Conv2d conv_out_{nullptr};
 };
+
+// The KV cache of a causal unet3d: the history's keys and values, per temporal layer.
+class UNet3dMemory : public BackboneMemory {
+ public:
+  explicit UNet3dMemory(UNet3d& net) : net_(net) {}
+  void assign(const torch::Tensor& x, const torch::Tensor& levels) override {
+    net_.run_with(x, levels, HistoryMode::kRecord, cache_);
+  }
+  void extend(const torch::Tensor&, const torch::Tensor&) override {
+    throw Error("unet3d: its memory holds a window of history; assign the next window instead of extending it");
+  }
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& levels) override {
+    return net_.run_with(x, levels, HistoryMode::kAfter, cache_);
+  }
+  int64_t frames() const override { return cache_.frames; }
+
+ private:
+  UNet3d& net_;
+  UNet3d::Cache cache_;
+};
+
+std::unique_ptr<BackboneMemory> UNet3d::make_memory() {
+  if (!shape_.causal) return nullptr;  // bidirectional: every call sees the whole window
+  return std::make_unique<UNet3dMemory>(*this);
+}
 
 Backbone make_unet3d(JsonReader& r, const BackboneShape& shape) {
   UNet3dOptions o;

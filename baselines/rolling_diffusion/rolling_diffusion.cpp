@@ -74,13 +74,11 @@ class RollingDiffusion : public Method {
     int64_t have = n_ctx;
     torch::Tensor buffer = d.noise(b, rolling, context, gen);
     std::vector<int64_t> now(rolling, n);  // current levels of the rolling frames
+    // One step of the rolling frames behind the clean history, a view of the output (the
+    // denoiser prepares it once while it stays the same frames).
     auto denoise_to = [&](const std::vector<int64_t>& next) {
       const int64_t past = std::min(have, clean);
-      std::vector<int64_t> from(past, 0), to(past, 0);  // clean history: 0 → 0
-      from.insert(from.end(), now.begin(), now.end());
-      to.insert(to.end(), next.begin(), next.end());
-      torch::Tensor x = torch::cat({video.slice(1, have - past, have), buffer}, 1);
-      buffer = d.step(x, torch::tensor(from), torch::tensor(to), so, gen).slice(1, past);
+      buffer = d.step_after(video.slice(1, have - past, have), buffer, torch::tensor(now), torch::tensor(next), so, gen);
       now = next;
     };
     // The first window: the init profile from pure noise (t = 1) to the rolling profile at τ = 0.

@@ -1,0 +1,149 @@
+// Properties that must hold for the backbones on tiny CPU models (the `tiny` preset):
+// shapes, causality, per-frame levels, the history memory, rotary positions.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include "tensor/checkpoint.h"
+#include "tensor/compat.h"
+#include "rollout/denoiser.h"
+#include "base/error.h"
+#include "base/files.h"
+#include "base/json_reader.h"
+#include "pipeline/run_config.h"
+#include "pipeline/run_parts.h"
+#include "pipeline/train_run.h"
+#include "tests/tiny_models.h"
+
+namespace dfb {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(Unet3d, KeepsTheShapeForAnyWindowUpToItsMaximum) {
+  RunConfig c = tiny_config();
+  Backbone b = build_backbone(c);
+  EXPECT_EQ(b->max_frames(), c.train.frames);
+  for (int64_t t : {int64_t{1}, int64_t{2}, c.train.frames}) {
+    torch::Tensor x = torch::randn({2, t, 3, 16, 16});
+    torch::Tensor y = b->forward(x, torch::rand({2, t}));
+    EXPECT_EQ(y.sizes(), x.sizes());
+  }
+  EXPECT_THROW(b->forward(torch::randn({1, c.train.frames + 1, 3, 16, 16}), torch::rand({1, c.train.frames + 1})),
+               std::exception);
+}
+
+TEST(Unet3d, CausalOutputAtTIgnoresLaterFrames) {
+  RunConfig c = tiny_config();
+  Backbone b = build_backbone(c);
+  ASSERT_TRUE(b->causal());
+  randomize(*b, 1);
+  b->eval();
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(2);
+  torch::Tensor x = torch::randn({2, 4, 3, 16, 16}), lv = torch::rand({2, 4});
+  expect_output_ignores_later_frames(*b, x, lv, {0, 1, 2});
+}
+
+TEST(Unet3d, BidirectionalOutputAtTSeesLaterFrames) {
+  // The same check must fail without the mask, or the causality test above proves nothing.
+  RunConfig c = tiny_config();
+  ConfigErrors errors;
+  nlohmann::json options = c.backbone;
+  options.erase("causal");  // the resolved config records the method's choice (causal)
+  JsonReader r(options, "backbone", errors);
+  Backbone b = make_backbone(r, BackboneShape{3, 16, c.train.frames, /*causal=*/false});
+  ASSERT_TRUE(errors.empty());
+  ASSERT_FALSE(b->causal());
+  randomize(*b, 1);
+  torch::NoGradGuard no_grad;
+  torch::Tensor x = torch::randn({1, 4, 3, 16, 16}), lv = torch::rand({1, 4});
+  torch::Tensor x2 = x.clone();
+  x2.slice(1, 3) += 3;
+  EXPECT_GT((b->forward(x2, lv).select(1, 0) - b->forward(x, lv).select(1, 0)).abs().max().item<float>(), 1e-4);
+}
+
+TEST(Unet3d, EachFrameUsesItsOwnLevel) {
+  RunConfig c = tiny_config();
+  Backbone b = build_backbone(c);
+  randomize(*b, 3);
+  torch::NoGradGuard no_grad;
+  torch::Tensor x = torch::randn({1, 3, 3, 16, 16}), lv = torch::full({1, 3}, 0.5);
+  torch::Tensor lv2 = lv.clone();
+  lv2[0][2] = 0.1;
+  torch::Tensor y = b->forward(x, lv), y2 = b->forward(x, lv2);
+  EXPECT_LT((y2.slice(1, 0, 2) - y.slice(1, 0, 2)).abs().max().item<float>(), 1e-5);
+  EXPECT_GT((y2.select(1, 2) - y.select(1, 2)).abs().max().item<float>(), 1e-4);
+}
+
+class HistoryCache : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HistoryCache, EqualsTheWholeWindow) {
+  RunConfig c = tiny_config({"backbone.position=" + GetParam()});
+  Backbone b = build_backbone(c);
+  const std::unique_ptr<BackboneMemory> memory = b->make_memory();
+  ASSERT_TRUE(memory);
+  randomize(*b, 9);
+  torch::NoGradGuard no_grad;
+  torch::Tensor x = torch::randn({2, 4, 3, 16, 16}), lv = torch::rand({2, 4});
+  torch::Tensor whole = b->forward(x, lv);
+  EXPECT_THROW(memory->forward(x.slice(1, 3), lv.slice(1, 3)), Error);  // nothing assigned yet
+  for (int64_t p : {1, 2, 3}) {  // history of p frames, then 4 − p new ones (several: the causal mask applies)
+    memory->assign(x.slice(1, 0, p), lv.slice(1, 0, p));
+    EXPECT_EQ(memory->frames(), p);
+    torch::Tensor after = memory->forward(x.slice(1, p), lv.slice(1, p));
+    EXPECT_LT((after - whole.slice(1, p)).abs().max().item<float>(), 1e-4) << "history of " << p;
+  }
+  EXPECT_THROW(memory->forward(x.slice(0, 0, 1).slice(1, 3), lv.slice(0, 0, 1).slice(1, 3)), Error);
+  EXPECT_THROW(memory->extend(x.slice(1, 3), lv.slice(1, 3)), Error);  // a window is assigned, not extended
+  // Two memories of one model are independent: a second history does not disturb the first.
+  const std::unique_ptr<BackboneMemory> other = b->make_memory();
+  other->assign(x.slice(1, 0, 1), lv.slice(1, 0, 1));
+  EXPECT_LT((memory->forward(x.slice(1, 3), lv.slice(1, 3)) - whole.slice(1, 3)).abs().max().item<float>(), 1e-4);
+  // A bidirectional unet3d keeps no memory: every call sees its whole window.
+  EXPECT_FALSE(build_backbone(tiny_config({"method={\"name\": \"full_sequence\"}", "methods=[\"full_sequence\"]"}))->make_memory());
+}
+
+INSTANTIATE_TEST_SUITE_P(Positions, HistoryCache, ::testing::Values("rotary", "learned"));
+
+TEST(HistoryCache, RolloutsAgreeWithAndWithoutIt) {
+  for (std::string mode : {"autoregressive", "pyramid"}) {
+    RunConfig c = tiny_config({"method.scheduling=" + mode, "method.chunk=2"});
+    Diffusion diffusion(c.diffusion);
+    Backbone backbone = build_backbone(c);
+    randomize(*backbone, 10);
+    auto method = build_method(c);
+    torch::NoGradGuard no_grad;
+    torch::Tensor context = torch::rand({2, 2, 3, 16, 16}) * 2 - 1;
+    RolloutOptions ro;
+    ro.steps = 3;
+    auto run = [&](bool cache) {
+      Denoiser d(backbone, diffusion);
+      d.set_history_cache(cache);
+      at::Generator gen = make_generator(3);
+      return method->rollout(d, context, 9, ro, gen);
+    };
+    EXPECT_LT((run(true) - run(false)).abs().max().item<float>(), 1e-3) << mode;
+  }
+}
+
+TEST(RotaryPositions, ScoresDependOnTheOffsetOnly) {
+  torch::manual_seed(5);
+  // The same q and k at every position: q_i · k_j after rotation must depend on i − j only.
+  torch::Tensor q = torch::randn({1, 8}).expand({6, 8}).contiguous(), k = torch::randn({1, 8}).expand({6, 8}).contiguous();
+  torch::Tensor s = torch::matmul(rotary_positions(q), rotary_positions(k).t());  // [6, 6]
+  for (int64_t i = 1; i < 6; ++i)
+    for (int64_t j = 1; j < 6; ++j) EXPECT_NEAR(s[i][j].item<float>(), s[i - 1][j - 1].item<float>(), 1e-4);
+  EXPECT_GT((s[0][1] - s[0][2]).abs().item<float>(), 1e-3) << "different offsets must differ";
+  // A rotation: norms are kept, and position 0 is unchanged.
+  EXPECT_TRUE(torch::allclose(rotary_positions(q).norm(2, -1), q.norm(2, -1), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(rotary_positions(q)[0], q[0]));
+  // first_position shifts the positions: rows 2.. of a rotation from 0 are a rotation from 2.
+  EXPECT_TRUE(torch::allclose(rotary_positions(q).slice(0, 2), rotary_positions(q.slice(0, 2), 2), 1e-5, 1e-5));
+}
+
+}  // namespace
+}  // namespace dfb
