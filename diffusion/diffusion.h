@@ -34,7 +34,7 @@ class Diffusion {
   explicit Diffusion(DiffusionOptions options);
 
   const DiffusionOptions& options() const { return options_; }
-  int64_t levels() const { return options_.levels; }
+  int64_t num_levels() const { return options_.levels; }  // N: levels 0 (clean) .. N (noise)
   const torch::Tensor& alpha_bar() const { return alpha_bar_; }  // [N + 1] float64, CPU
   // Sampling step s of S maps to level round(s · N / S).
   int64_t level_of_step(int64_t step, int64_t steps) const;

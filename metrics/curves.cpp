@@ -200,4 +200,52 @@ nlohmann::json to_json(const MetricCurves::Summaries& s) {
   return j;
 }
 
+Interval interval_from_json(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) throw Error(where + ": expected an interval {mean, lo, hi}");
+  auto number = [&](const char* key) {
+    if (!j.contains(key) || j[key].is_null()) return std::numeric_limits<double>::quiet_NaN();
+    if (!j[key].is_number()) throw Error(where + "." + key + ": expected a number or null");
+    return j[key].get<double>();
+  };
+  return {number("mean"), number("lo"), number("hi")};
+}
+
+MetricCurves::Summaries summaries_from_json(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) throw Error(where + ": expected the summaries of a method");
+  MetricCurves::Summaries s;
+  auto interval = [&](const char* key) {
+    if (!j.contains(key)) throw Error(where + ": " + key + " is missing");
+    return interval_from_json(j[key], where + "." + key);
+  };
+  s.within = interval("within_t_train");
+  s.delta_drift = interval("delta_drift");
+  s.slope_per_100 = interval("slope_per_100");
+  if (j.contains("at") && j["at"].is_object()) {
+    for (const auto& [k, v] : j["at"].items()) {
+      int64_t multiple = 0;
+      try {
+        multiple = std::stoll(k);
+      } catch (const std::exception&) {
+        throw Error(where + ".at: '" + k + "' is not a multiple of the training length");
+      }
+      s.k.push_back(multiple);
+    }
+    std::sort(s.k.begin(), s.k.end());
+    for (int64_t k : s.k) {
+      const std::string key = std::to_string(k);
+      s.at.push_back(interval_from_json(j["at"][key], where + ".at." + key));
+      s.ratio.push_back(j.contains("ratio") && j["ratio"].contains(key)
+                            ? interval_from_json(j["ratio"][key], where + ".ratio." + key)
+                            : Interval{std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN(),
+                                       std::numeric_limits<double>::quiet_NaN()});
+    }
+  }
+  if (j.contains("stable_horizon") && j["stable_horizon"].is_object()) {
+    s.has_horizon = true;
+    s.stable_horizon = interval_from_json(j["stable_horizon"], where + ".stable_horizon");
+    s.horizon_censored = j["stable_horizon"].value("never_left", false);
+  }
+  return s;
+}
+
 }  // namespace dfb

@@ -91,5 +91,9 @@ MetricCurves summarize_resamples(const std::vector<std::vector<double>>& per_res
 
 nlohmann::json to_json(const Interval& v);
 nlohmann::json to_json(const MetricCurves::Summaries& s);
+// The one reader of what those write (metrics.json's per-method summaries, read back by
+// reports): null values are NaN; throws dfb::Error naming `where` when the shape is wrong.
+Interval interval_from_json(const nlohmann::json& j, const std::string& where);
+MetricCurves::Summaries summaries_from_json(const nlohmann::json& j, const std::string& where);
 
 }  // namespace dfb

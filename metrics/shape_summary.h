@@ -1,4 +1,4 @@
-// The shape-count check of a rollout file (issue: "a first quality check"): the
+// The shape-count check of a rollout file (a first quality check): the
 // share of generated frames that show the right number of shapes, within T_train
 // and in the window of T_train frames that ends at each multiple k·T_train.
 #pragma once

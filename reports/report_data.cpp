@@ -52,7 +52,9 @@ ReportData read_report_data(const std::vector<std::string>& run_dirs) {
         i.erase("methods");
         d.metric_info[metric] = i;
       }
-      for (auto& [set, summary] : info["methods"].items()) d.summaries[metric][set_label(run, set, n)] = summary;
+      for (auto& [set, summary] : info["methods"].items())
+        d.summaries[metric][set_label(run, set, n)] =
+            summaries_from_json(summary, run.dir + "/metrics.json: metrics." + metric + ".methods." + set);
     }
     for (const CurveRow& r : read_curves_csv(run.dir + "/curves.csv"))
       d.curves[{set_label(run, r.method, n), r.metric}].push_back({r.t, r.mean, r.lo, r.hi});

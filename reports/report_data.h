@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "metrics/curves.h"
+
 namespace dfb {
 
 struct CurvePoint {
@@ -29,8 +31,8 @@ struct ReportData {
   std::vector<std::string> metrics;             // metric names present, catalogue order
   // (set label, metric) → the curve over t
   std::map<std::pair<std::string, std::string>, std::vector<CurvePoint>> curves;
-  // metric → set label → that set's summaries (metrics.json's methods.<m>)
-  std::map<std::string, std::map<std::string, nlohmann::json>> summaries;
+  // metric → set label → that set's summaries (metrics.json's methods.<m>, read typed)
+  std::map<std::string, std::map<std::string, MetricCurves::Summaries>> summaries;
   std::map<std::string, nlohmann::json> metric_info;  // metric → version, better, unit, what
 };
 

@@ -13,8 +13,6 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 const int64_t kMultiples[] = {2, 4, 8};
 
-double number(const nlohmann::json& v) { return v.is_number() ? v.get<double>() : kNaN; }
-
 std::string fmt(double x) {
   if (!std::isfinite(x)) return "–";
   char b[32];
@@ -23,11 +21,18 @@ std::string fmt(double x) {
   return b;
 }
 
-std::string interval(const nlohmann::json& v) {
-  if (!v.is_object() || !v["mean"].is_number()) return "–";
-  std::string s = fmt(number(v["mean"]));
-  if (v["lo"].is_number() && v["hi"].is_number()) s += " [" + fmt(number(v["lo"])) + ", " + fmt(number(v["hi"])) + "]";
+std::string interval(const Interval& v) {
+  if (!std::isfinite(v.mean)) return "–";
+  std::string s = fmt(v.mean);
+  if (std::isfinite(v.lo) && std::isfinite(v.hi)) s += " [" + fmt(v.lo) + ", " + fmt(v.hi) + "]";
   return s;
+}
+
+// The summary at k × the training length (nullptr when the rollouts are shorter).
+const Interval* at_multiple(const MetricCurves::Summaries& s, int64_t k) {
+  for (size_t i = 0; i < s.k.size(); ++i)
+    if (s.k[i] == k) return &s.at[i];
+  return nullptr;
 }
 
 bool is_truth(const std::string& set) {
@@ -47,12 +52,12 @@ std::string escape_latex(const std::string& s) {
 }
 
 // The value of column c of a summary (what the best is judged on).
-double column_value(const nlohmann::json& s, const std::string& column) {
-  if (column == "within T_train") return number(s["within_t_train"]["mean"]);
-  if (column == "ΔDrift") return number(s["delta_drift"]["mean"]);
-  if (column == "stable horizon") return s["stable_horizon"].is_object() ? number(s["stable_horizon"]["mean"]) : kNaN;
-  const std::string k = column.substr(0, column.size() - 2);  // "8×" → "8"
-  return s["at"].contains(k) ? number(s["at"][k]["mean"]) : kNaN;
+double column_value(const MetricCurves::Summaries& s, const std::string& column) {
+  if (column == "within T_train") return s.within.mean;
+  if (column == "ΔDrift") return s.delta_drift.mean;
+  if (column == "stable horizon") return s.has_horizon ? s.stable_horizon.mean : kNaN;
+  const Interval* v = at_multiple(s, std::stoll(column.substr(0, column.size() - 2)));  // "8×" → 8
+  return v ? v->mean : kNaN;
 }
 
 }  // namespace
@@ -83,18 +88,21 @@ SummaryTable summary_table(const ReportData& d, const std::string& metric) {
     if (is_truth(set))
       for (size_t c = 0; c < t.columns.size(); ++c) truth[c] = column_value(sums.at(set), t.columns[c]);
   for (const std::string& set : t.rows) {
-    const nlohmann::json& s = sums.at(set);
+    const MetricCurves::Summaries& s = sums.at(set);
     std::vector<TableCell> row;
     for (const std::string& col : t.columns) {
-      if (col == "within T_train") row.push_back({interval(s["within_t_train"])});
-      else if (col == "ΔDrift") row.push_back({interval(s["delta_drift"])});
-      else if (col == "stable horizon") {
-        const nlohmann::json& h = s["stable_horizon"];
-        row.push_back({!h.is_object() ? "–" : h.value("never_left", false) ? "never left"
-                       : std::to_string(static_cast<long long>(number(h["mean"])))});
+      if (col == "within T_train") {
+        row.push_back({interval(s.within)});
+      } else if (col == "ΔDrift") {
+        row.push_back({interval(s.delta_drift)});
+      } else if (col == "stable horizon") {
+        row.push_back({!s.has_horizon                      ? "–"
+                       : s.horizon_censored                ? "never left"
+                       : !std::isfinite(s.stable_horizon.mean) ? "–"
+                                                           : std::to_string(static_cast<long long>(s.stable_horizon.mean))});
       } else {
-        const std::string k = col.substr(0, col.size() - 2);
-        row.push_back({s["at"].contains(k) ? interval(s["at"][k]) : "–"});
+        const Interval* v = at_multiple(s, std::stoll(col.substr(0, col.size() - 2)));
+        row.push_back({v ? interval(*v) : "–"});
       }
     }
     t.cells.push_back(row);
@@ -189,9 +197,8 @@ std::string headline(const ReportData& d) {
   std::vector<Entry> e;
   for (const auto& [set, s] : d.summaries.at(metric)) {
     if (is_truth(set)) continue;
-    const nlohmann::json& v = k > 0 ? s["at"][std::to_string(k)] : s["within_t_train"];
-    if (v.is_object() && v["mean"].is_number())
-      e.push_back({set, number(v["mean"]), number(v["lo"]), number(v["hi"])});
+    const Interval* v = k > 0 ? at_multiple(s, k) : &s.within;
+    if (v && std::isfinite(v->mean)) e.push_back({set, v->mean, v->lo, v->hi});
   }
   if (e.empty()) return "No method has a value of " + metric + " to rank.";
   std::sort(e.begin(), e.end(), [&](const Entry& a, const Entry& b) { return better == "lower" ? a.value < b.value : a.value > b.value; });

@@ -9,8 +9,8 @@
 
 namespace dfb {
 
-LevelPlan one_frame_plan(int64_t steps) {
-  LevelPlan plan;
+StepPlan one_frame_plan(int64_t steps) {
+  StepPlan plan;
   for (int64_t s = steps; s >= 0; --s) plan.push_back({s});
   return plan;
 }
@@ -37,7 +37,7 @@ torch::Tensor chunked_rollout(Denoiser& d, const torch::Tensor& context, int64_t
     const int64_t past = d.recurrent() ? have : std::min(have, window - h);
     torch::Tensor history = video.slice(1, have - past, have);
     torch::Tensor chunk = d.noise(b, h, context, gen);
-    const LevelPlan plan = co.plan(h, steps);
+    const StepPlan plan = co.plan(h, steps);
     for (size_t row = 0; row + 1 < plan.size(); ++row) {
       if (plan[row] == plan[row + 1]) continue;
       std::vector<int64_t> from(h), to(h);

@@ -10,12 +10,11 @@
 #include <vector>
 
 #include "rollout/method.h"
+#include "rollout/step_plan.h"
 
 namespace dfb {
 
 class Denoiser;
-
-using LevelPlan = std::vector<std::vector<int64_t>>;
 
 struct ChunkedRolloutOptions {
   int64_t chunk = 1;          // new frames per plan
@@ -23,7 +22,7 @@ struct ChunkedRolloutOptions {
   double guidance = 1.0;      // history guidance weight w (StepOptions::guidance); 1 = off
   int64_t guidance_level = -1;  // the guidance branch's history level; -1 = N (vanilla)
   // The plan for a chunk of h frames with S steps (h < chunk for the last one).
-  std::function<LevelPlan(int64_t h, int64_t steps)> plan;
+  std::function<StepPlan(int64_t h, int64_t steps)> plan;
 };
 
 // [B, n_ctx + horizon, C, H, W], the context copied in front unchanged. The history is the
@@ -33,6 +32,6 @@ torch::Tensor chunked_rollout(Denoiser& d, const torch::Tensor& context, int64_t
                               const ChunkedRolloutOptions& co, at::Generator& gen);
 
 // The plan of one frame at a time: S, S − 1, ..., 0.
-LevelPlan one_frame_plan(int64_t steps);
+StepPlan one_frame_plan(int64_t steps);
 
 }  // namespace dfb

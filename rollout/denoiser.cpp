@@ -89,7 +89,7 @@ torch::Tensor Denoiser::step_after(const torch::Tensor& history, const torch::Te
     }
   }
   auto level_input = [&](const torch::Tensor& lv) {
-    return (lv.to(torch::kFloat32) / static_cast<double>(diffusion_.levels())).to(x.device());
+    return (lv.to(torch::kFloat32) / static_cast<double>(diffusion_.num_levels())).to(x.device());
   };
   // The prediction for the frames after a history shown as `shown` at `levels`, whole window, no cache.
   auto after_history = [&](const torch::Tensor& shown, const torch::Tensor& levels) {
@@ -112,7 +112,7 @@ torch::Tensor Denoiser::step_after(const torch::Tensor& history, const torch::Te
   }
   ++calls_;
   if (p > 0 && options.guidance != 1.0) {
-    const int64_t g = options.guidance_level >= 0 ? options.guidance_level : diffusion_.levels();
+    const int64_t g = options.guidance_level >= 0 ? options.guidance_level : diffusion_.num_levels();
     const torch::Tensor guide_levels = torch::full({b, p}, g, torch::kLong);
     if (!guide_input_.defined() || guide_level_ != g) {
       guide_level_ = g;
@@ -140,7 +140,7 @@ Diffusion::Estimate Denoiser::estimate(const torch::Tensor& x, const torch::Tens
     throw Error("Denoiser::estimate: " + std::to_string(t) + " frames exceed the model window of " +
                 std::to_string(window()));
   torch::Tensor prediction =
-      model_->forward(x, (levels.to(torch::kFloat32) / static_cast<double>(diffusion_.levels())).to(x.device()));
+      model_->forward(x, (levels.to(torch::kFloat32) / static_cast<double>(diffusion_.num_levels())).to(x.device()));
   ++calls_;
   return diffusion_.estimate(x, prediction, levels);
 }
@@ -194,7 +194,7 @@ void Denoiser::set_recurrent_history(const torch::Tensor& a, const torch::Tensor
     return level > 0 ? diffusion_.q_sample(frames, history_levels_, diffusion_.noise_like(frames, gen)) : frames;
   };
   auto level_input = [&](const torch::Tensor& lv) {
-    return (lv.to(torch::kFloat32) / static_cast<double>(diffusion_.levels())).to(span(0, 1).device());
+    return (lv.to(torch::kFloat32) / static_cast<double>(diffusion_.num_levels())).to(span(0, 1).device());
   };
   // The same rollout's history, grown: `a` starts where the last one did in the same buffer and
   // holds at least the frames the state has seen (a rollout only appends behind its history).

@@ -40,21 +40,21 @@ torch::Tensor rollout_video(const torch::Tensor& context, int64_t horizon) {
   return video;
 }
 
-TrainLevels next_frame_levels(int64_t batch, int64_t frames, int64_t levels, int64_t augment_max, at::Generator& gen) {
+TrainLevels next_frame_levels(int64_t batch, int64_t frames, int64_t n_levels, int64_t augment_max, at::Generator& gen) {
   torch::Tensor target = uniform_levels({batch, 1}, 1, frames - 1, gen);
   torch::Tensor augment = uniform_levels({batch, 1}, 0, augment_max, gen);
-  torch::Tensor noisy = uniform_levels({batch, 1}, 1, levels, gen);
+  torch::Tensor noisy = uniform_levels({batch, 1}, 1, n_levels, gen);
   torch::Tensor t = torch::arange(frames, torch::kLong).unsqueeze(0);
   TrainLevels out;
   out.levels = torch::where(t < target, augment.expand({batch, frames}),
-                            torch::where(t == target, noisy.expand({batch, frames}), torch::full({batch, frames}, levels, torch::kLong)));
+                            torch::where(t == target, noisy.expand({batch, frames}), torch::full({batch, frames}, n_levels, torch::kLong)));
   out.loss_mask = (t == target).to(torch::kFloat32);
   return out;
 }
 
-TrainLevels full_sequence_levels(int64_t batch, int64_t frames, int64_t levels, at::Generator& gen) {
+TrainLevels full_sequence_levels(int64_t batch, int64_t frames, int64_t n_levels, at::Generator& gen) {
   TrainLevels out;
-  out.levels = uniform_levels({batch, 1}, 1, levels, gen).expand({batch, frames}).contiguous();
+  out.levels = uniform_levels({batch, 1}, 1, n_levels, gen).expand({batch, frames}).contiguous();
   out.loss_mask = torch::ones({batch, frames});
   return out;
 }

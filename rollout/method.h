@@ -34,7 +34,7 @@ class Method {
   virtual std::string name() const = 0;
   // Whether the backbone must be causal.
   virtual bool causal() const = 0;
-  virtual TrainLevels training_levels(int64_t batch, int64_t frames, int64_t levels, at::Generator& gen) const = 0;
+  virtual TrainLevels training_levels(int64_t batch, int64_t frames, int64_t n_levels, at::Generator& gen) const = 0;
   // context: clean frames [B, n_ctx, C, H, W] on the denoiser's device. Returns
   // [B, n_ctx + horizon, C, H, W] with the context copied in front, unchanged.
   virtual torch::Tensor rollout(Denoiser& denoiser, const torch::Tensor& context, int64_t horizon,
@@ -60,11 +60,11 @@ nlohmann::json training_part(const nlohmann::json& method);
 // Next-frame training levels (teacher forcing and its noise-augmented variant, docs/design.md §4):
 // a target index c ~ U{1..T−1} per sample; frames < c share a level a ~ U{0..augment_max}
 // (0 for teacher forcing); frame c ~ U{1..N} carries the loss; frames > c sit at N.
-TrainLevels next_frame_levels(int64_t batch, int64_t frames, int64_t levels, int64_t augment_max, at::Generator& gen);
+TrainLevels next_frame_levels(int64_t batch, int64_t frames, int64_t n_levels, int64_t augment_max, at::Generator& gen);
 
 // Full-sequence training levels (docs/design.md §4): one level ℓ ~ U{1..N} per sample, the same for
 // every frame; every frame carries the loss.
-TrainLevels full_sequence_levels(int64_t batch, int64_t frames, int64_t levels, at::Generator& gen);
+TrainLevels full_sequence_levels(int64_t batch, int64_t frames, int64_t n_levels, at::Generator& gen);
 
 // A rollout's output: [B, n_ctx + horizon, C, H, W] like `context`, the context copied in
 // front, the rest to be filled by the rollout loop (uninitialised).

@@ -86,7 +86,7 @@ struct ExactCase {
     torch::manual_seed(seed);
     x0 = torch::rand(shape, torch::kFloat64) * 2 - 1;
     eps = torch::randn(shape, torch::kFloat64);
-    lv = levels_grid(d.levels());
+    lv = levels_grid(d.num_levels());
     xt = d.q_sample(x0, lv, eps);
     est = d.estimate(xt, d.target(x0, eps, lv), lv);
   }
@@ -264,7 +264,7 @@ TEST(Scheduling, MatchesTheFormulasOnAGrid) {
       for (int64_t h : {1, 2, 5, 8})
         for (double u : {0.0, 0.5, 1.0, 2.5}) {
           SCOPED_TRACE(mode + " S=" + std::to_string(steps) + " H=" + std::to_string(h) + " U=" + std::to_string(u));
-          SchedulingMatrix m = scheduling_matrix(mode, steps, h, u);
+          StepPlan m = scheduling_matrix(mode, steps, h, u);
           if (mode == "full_sequence") {
             ASSERT_EQ(static_cast<int64_t>(m.size()), steps + 1);
             for (int64_t r = 0; r <= steps; ++r)
@@ -288,8 +288,8 @@ TEST(Scheduling, MatchesTheFormulasOnAGrid) {
 }
 
 TEST(Scheduling, AutoregressiveStartsEachFrameWhenThePreviousIsClean) {
-  SchedulingMatrix m = scheduling_matrix("autoregressive", 2, 2, 0);
-  SchedulingMatrix want = {{2, 2}, {1, 2}, {0, 2}, {0, 1}, {0, 0}};
+  StepPlan m = scheduling_matrix("autoregressive", 2, 2, 0);
+  StepPlan want = {{2, 2}, {1, 2}, {0, 2}, {0, 1}, {0, 0}};
   EXPECT_EQ(m, want);
 }
 

@@ -38,21 +38,21 @@ TORCH_MODULE(GruCell);
 class ConvGru : public BackboneImpl {
  public:
   ConvGru(const ConvGruOptions& o, const BackboneShape& shape) : o_(o), shape_(shape) {
-    const int64_t emb = 4 * o.base, levels = static_cast<int64_t>(o.mults.size());
+    const int64_t emb = 4 * o.base, depth = static_cast<int64_t>(o.mults.size());  // U-Net resolutions
     state_ = o.state > 0 ? o.state : o.base;
     level_mlp_ = register_module("level_mlp", torch::nn::Sequential(torch::nn::Linear(o.base, emb), torch::nn::SiLU(),
                                                                     torch::nn::Linear(emb, emb)));
     conv_in_ = register_module("conv_in", conv3x3(shape.channels + state_, o.base));
     int64_t ch = o.base;
     std::vector<int64_t> skip_ch = {ch};
-    for (int64_t i = 0; i < levels; ++i) {
+    for (int64_t i = 0; i < depth; ++i) {
       const int64_t cout = o.base * o.mults[i];
       for (int64_t j = 0; j < o.res_blocks; ++j) {
         down_res_.push_back(register_module(block_name("down", i, j), ResBlock(ch, cout, emb, o.groups)));
         ch = cout;
         skip_ch.push_back(ch);
       }
-      if (i + 1 < levels) {
+      if (i + 1 < depth) {
         downsample_.push_back(register_module(block_name("down", i, -1) + "sample", conv3x3(ch, ch, 2)));
         skip_ch.push_back(ch);
       }
@@ -60,7 +60,7 @@ class ConvGru : public BackboneImpl {
     mid_res1_ = register_module("mid_res1", ResBlock(ch, ch, emb, o.groups));
     if (o.spatial_attention) mid_spatial_ = register_module("mid_spatial", SpatialAttention(ch, o.heads, o.groups));
     mid_res2_ = register_module("mid_res2", ResBlock(ch, ch, emb, o.groups));
-    for (int64_t i = levels - 1; i >= 0; --i) {
+    for (int64_t i = depth - 1; i >= 0; --i) {
       const int64_t cout = o.base * o.mults[i];
       for (int64_t j = 0; j <= o.res_blocks; ++j) {
         up_res_.push_back(register_module(block_name("up", i, j), ResBlock(ch + skip_ch.back(), cout, emb, o.groups)));
@@ -115,14 +115,14 @@ class ConvGru : public BackboneImpl {
   torch::Tensor unet(const torch::Tensor& in, const torch::Tensor& emb) {
     torch::Tensor h = conv_in_(in);
     std::vector<torch::Tensor> skips = {h};
-    const int64_t levels = static_cast<int64_t>(o_.mults.size());
+    const int64_t depth = static_cast<int64_t>(o_.mults.size());  // U-Net resolutions
     size_t r = 0;
-    for (int64_t i = 0; i < levels; ++i) {
+    for (int64_t i = 0; i < depth; ++i) {
       for (int64_t j = 0; j < o_.res_blocks; ++j) {
         h = down_res_[r++]->forward(h, emb);
         skips.push_back(h);
       }
-      if (i + 1 < levels) {
+      if (i + 1 < depth) {
         h = downsample_[i](h);
         skips.push_back(h);
       }
@@ -131,12 +131,12 @@ class ConvGru : public BackboneImpl {
     if (mid_spatial_) h = mid_spatial_->forward(h);
     h = mid_res2_->forward(h, emb);
     r = 0;
-    for (int64_t k = 0; k < levels; ++k) {
+    for (int64_t k = 0; k < depth; ++k) {
       for (int64_t j = 0; j <= o_.res_blocks; ++j) {
         h = up_res_[r++]->forward(torch::cat({h, skips.back()}, 1), emb);
         skips.pop_back();
       }
-      if (k + 1 < levels)
+      if (k + 1 < depth)
         h = upsample_[k](torch::nn::functional::interpolate(
             h, torch::nn::functional::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(
                    torch::kNearest)));

@@ -52,7 +52,7 @@ TORCH_MODULE(TemporalAttention);
 class UNet3d : public BackboneImpl {
  public:
   UNet3d(const UNet3dOptions& o, const BackboneShape& shape) : o_(o), shape_(shape) {
-    const int64_t emb = 4 * o.base, levels = static_cast<int64_t>(o.mults.size());
+    const int64_t emb = 4 * o.base, depth = static_cast<int64_t>(o.mults.size());  // U-Net resolutions
     level_mlp_ = register_module("level_mlp", torch::nn::Sequential(torch::nn::Linear(o.base, emb), torch::nn::SiLU(),
                                                                     torch::nn::Linear(emb, emb)));
     conv_in_ = register_module("conv_in", conv3x3(shape.channels, o.base));
@@ -68,7 +68,7 @@ class UNet3d : public BackboneImpl {
 
     int64_t ch = o.base;
     std::vector<int64_t> skip_ch = {ch};
-    for (int64_t i = 0; i < levels; ++i) {
+    for (int64_t i = 0; i < depth; ++i) {
       const int64_t cout = o.base * o.mults[i];
       for (int64_t j = 0; j < o.res_blocks; ++j) {
         down_res_.push_back(register_module(name("down", i, j), ResBlock(ch, cout, emb, o.groups)));
@@ -76,7 +76,7 @@ class UNet3d : public BackboneImpl {
         skip_ch.push_back(ch);
       }
       down_temporal_.push_back(temporal_here(i) ? temporal(name("down", i, -1) + "temporal", ch) : nullptr);
-      if (i + 1 < levels) {
+      if (i + 1 < depth) {
         downsample_.push_back(register_module(name("down", i, -1) + "sample", conv3x3(ch, ch, 2)));
         skip_ch.push_back(ch);
       }
@@ -85,7 +85,7 @@ class UNet3d : public BackboneImpl {
     if (o.spatial_attention) mid_spatial_ = register_module("mid_spatial", SpatialAttention(ch, o.heads, o.groups));
     mid_temporal_ = temporal("mid_temporal", ch);
     mid_res2_ = register_module("mid_res2", ResBlock(ch, ch, emb, o.groups));
-    for (int64_t i = levels - 1; i >= 0; --i) {
+    for (int64_t i = depth - 1; i >= 0; --i) {
       const int64_t cout = o.base * o.mults[i];
       for (int64_t j = 0; j <= o.res_blocks; ++j) {
         up_res_.push_back(register_module(name("up", i, j), ResBlock(ch + skip_ch.back(), cout, emb, o.groups)));
@@ -152,9 +152,9 @@ class UNet3d : public BackboneImpl {
     torch::Tensor emb = level_mlp_->forward(level_features(levels.reshape({-1}).to(x.dtype()), o_.base));
     torch::Tensor h = conv_in_(x.reshape({b * t, c, hh, ww}).contiguous(at::MemoryFormat::ChannelsLast));
     std::vector<torch::Tensor> skips = {h};
-    const int64_t levels_n = static_cast<int64_t>(o_.mults.size());
+    const int64_t depth = static_cast<int64_t>(o_.mults.size());  // U-Net resolutions
     size_t r = 0;
-    for (int64_t i = 0; i < levels_n; ++i) {
+    for (int64_t i = 0; i < depth; ++i) {
       for (int64_t j = 0; j < o_.res_blocks; ++j) {
         h = down_res_[r++]->forward(h, emb);
         skips.push_back(h);
@@ -163,7 +163,7 @@ class UNet3d : public BackboneImpl {
         h = temporal(down_temporal_[i], h);
         skips.back() = h;
       }
-      if (i + 1 < levels_n) {
+      if (i + 1 < depth) {
         h = downsample_[i](h);
         skips.push_back(h);
       }
@@ -173,13 +173,13 @@ class UNet3d : public BackboneImpl {
     h = temporal(mid_temporal_, h);
     h = mid_res2_->forward(h, emb);
     r = 0;
-    for (int64_t k = 0; k < levels_n; ++k) {
+    for (int64_t k = 0; k < depth; ++k) {
       for (int64_t j = 0; j <= o_.res_blocks; ++j) {
         h = up_res_[r++]->forward(torch::cat({h, skips.back()}, 1), emb);
         skips.pop_back();
       }
       if (up_temporal_[k]) h = temporal(up_temporal_[k], h);
-      if (k + 1 < levels_n)
+      if (k + 1 < depth)
         h = upsample_[k](torch::nn::functional::interpolate(
             h, torch::nn::functional::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(
                    torch::kNearest)));

@@ -77,8 +77,8 @@ class FullSequenceMethod : public Method {
       : name_(std::move(name)), causal_(causal), keep_(keep), guidance_(guidance) {}
   std::string name() const override { return name_; }
   bool causal() const override { return causal_; }
-  TrainLevels training_levels(int64_t batch, int64_t frames, int64_t levels, at::Generator& gen) const override {
-    return full_sequence_levels(batch, frames, levels, gen);
+  TrainLevels training_levels(int64_t batch, int64_t frames, int64_t n_levels, at::Generator& gen) const override {
+    return full_sequence_levels(batch, frames, n_levels, gen);
   }
   torch::Tensor rollout(Denoiser& d, const torch::Tensor& context, int64_t horizon, const RolloutOptions& ro,
                         at::Generator& gen) const override {

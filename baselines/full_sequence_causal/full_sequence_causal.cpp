@@ -1,6 +1,6 @@
 // full_sequence_causal (docs/design.md §4): causal full-sequence diffusion (one level for all frames),
-// extended chunk by chunk by replacement; shared with its twin in core/replacement_rollout.
-#include <torch/torch.h>  // (the build puts LibTorch code in the library that has it)
+// extended chunk by chunk by replacement; the loop and its options are in baselines/full_sequence/replacement_rollout.h.
+#include <torch/torch.h>
 
 #include "rollout/method.h"
 #include "base/registry.h"

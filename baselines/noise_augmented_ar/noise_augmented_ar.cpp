@@ -22,13 +22,13 @@ class NoiseAugmentedAr : public Method {
   explicit NoiseAugmentedAr(NoiseAugmentedOptions o) : o_(o) {}
   std::string name() const override { return "noise_augmented_ar"; }
   bool causal() const override { return true; }
-  TrainLevels training_levels(int64_t batch, int64_t frames, int64_t levels, at::Generator& gen) const override {
-    return next_frame_levels(batch, frames, levels, std::llround(o_.train_max * static_cast<double>(levels)), gen);
+  TrainLevels training_levels(int64_t batch, int64_t frames, int64_t n_levels, at::Generator& gen) const override {
+    return next_frame_levels(batch, frames, n_levels, std::llround(o_.train_max * static_cast<double>(n_levels)), gen);
   }
   torch::Tensor rollout(Denoiser& d, const torch::Tensor& context, int64_t horizon, const RolloutOptions& ro,
                         at::Generator& gen) const override {
     ChunkedRolloutOptions co;
-    co.history_level = std::llround(o_.sample * static_cast<double>(d.diffusion().levels()));
+    co.history_level = std::llround(o_.sample * static_cast<double>(d.diffusion().num_levels()));
     co.plan = [](int64_t, int64_t steps) { return one_frame_plan(steps); };
     return chunked_rollout(d, context, horizon, ro, co, gen);
   }

@@ -34,18 +34,18 @@ class RollingDiffusion : public Method {
   std::string name() const override { return "rolling_diffusion"; }
   bool causal() const override { return true; }
 
-  TrainLevels training_levels(int64_t batch, int64_t frames, int64_t levels, at::Generator& gen) const override {
+  TrainLevels training_levels(int64_t batch, int64_t frames, int64_t n_levels, at::Generator& gen) const override {
     const int64_t clean = clean_frames(frames), rolling = frames - clean;
-    const double n = static_cast<double>(levels);
+    const double n = static_cast<double>(n_levels);
     torch::Tensor k = torch::arange(rolling, torch::kFloat64).unsqueeze(0);
-    torch::Tensor tau = uniform_levels({batch, 1}, 0, levels - 1, gen).to(torch::kFloat64) / n;
+    torch::Tensor tau = uniform_levels({batch, 1}, 0, n_levels - 1, gen).to(torch::kFloat64) / n;
     torch::Tensor roll = torch::round((k + tau) * (n / rolling));
-    torch::Tensor t = uniform_levels({batch, 1}, 0, levels, gen).to(torch::kFloat64) / n;
+    torch::Tensor t = uniform_levels({batch, 1}, 0, n_levels, gen).to(torch::kFloat64) / n;
     torch::Tensor init = torch::round(torch::clamp(k / rolling + t, 0, 1) * n);
-    torch::Tensor use_init = uniform_levels({batch, 1}, 0, levels - 1, gen).to(torch::kFloat64) < init_share_ * n;
+    torch::Tensor use_init = uniform_levels({batch, 1}, 0, n_levels - 1, gen).to(torch::kFloat64) < init_share_ * n;
     TrainLevels out;
     out.levels = torch::cat({torch::zeros({batch, clean}, torch::kLong),
-                             torch::where(use_init, init, roll).clamp(0, levels).to(torch::kLong)}, 1);
+                             torch::where(use_init, init, roll).clamp(0, n_levels).to(torch::kLong)}, 1);
     out.loss_mask = (out.levels > 0).to(torch::kFloat32);
     out.loss_mask.slice(1, 0, clean).zero_();
     return out;
@@ -54,7 +54,7 @@ class RollingDiffusion : public Method {
   torch::Tensor rollout(Denoiser& d, const torch::Tensor& context, int64_t horizon, const RolloutOptions& ro,
                         at::Generator& gen) const override {
     const int64_t window = d.window(), clean = clean_frames(window), rolling = window - clean;
-    const int64_t n = d.diffusion().levels(), steps = ro.steps, b = context.size(0);
+    const int64_t n = d.diffusion().num_levels(), steps = ro.steps, b = context.size(0);
     auto profile = [&](double tau) {  // levels of the rolling frames at phase τ
       std::vector<int64_t> lv(rolling);
       for (int64_t k = 0; k < rolling; ++k)

@@ -15,8 +15,8 @@ class TeacherForcing : public Method {
  public:
   std::string name() const override { return "teacher_forcing"; }
   bool causal() const override { return true; }
-  TrainLevels training_levels(int64_t batch, int64_t frames, int64_t levels, at::Generator& gen) const override {
-    return next_frame_levels(batch, frames, levels, /*augment_max=*/0, gen);
+  TrainLevels training_levels(int64_t batch, int64_t frames, int64_t n_levels, at::Generator& gen) const override {
+    return next_frame_levels(batch, frames, n_levels, /*augment_max=*/0, gen);
   }
   torch::Tensor rollout(Denoiser& d, const torch::Tensor& context, int64_t horizon, const RolloutOptions& ro,
                         at::Generator& gen) const override {

@@ -32,9 +32,9 @@ class DiffusionForcing : public Method {
   bool causal() const override { return true; }
 
   // Independent U{0..N} per frame and sample; loss on every frame with ℓ > 0.
-  TrainLevels training_levels(int64_t batch, int64_t frames, int64_t levels, at::Generator& gen) const override {
+  TrainLevels training_levels(int64_t batch, int64_t frames, int64_t n_levels, at::Generator& gen) const override {
     TrainLevels t;
-    t.levels = uniform_levels({batch, frames}, 0, levels, gen);
+    t.levels = uniform_levels({batch, frames}, 0, n_levels, gen);
     t.loss_mask = (t.levels > 0).to(torch::kFloat32);
     return t;
   }
@@ -45,7 +45,7 @@ class DiffusionForcing : public Method {
     co.chunk = o_.chunk;
     co.history_level = o_.stabilization;
     co.guidance = o_.guidance;
-    co.guidance_level = std::llround(o_.guidance_history * static_cast<double>(d.diffusion().levels()));
+    co.guidance_level = std::llround(o_.guidance_history * static_cast<double>(d.diffusion().num_levels()));
     co.plan = [this](int64_t h, int64_t steps) { return scheduling_matrix(o_.scheduling, steps, h, o_.uncertainty); };
     return chunked_rollout(d, context, horizon, ro, co, gen);
   }

@@ -13,14 +13,14 @@ const std::vector<std::string>& scheduling_modes() {
   return modes;
 }
 
-SchedulingMatrix scheduling_matrix(const std::string& mode, int64_t steps, int64_t frames, double uncertainty) {
+StepPlan scheduling_matrix(const std::string& mode, int64_t steps, int64_t frames, double uncertainty) {
   const auto& modes = scheduling_modes();
   if (std::find(modes.begin(), modes.end(), mode) == modes.end())
     throw Error(unknown_name_message("scheduling mode", mode, modes));
   if (steps < 1 || frames < 1) throw Error("scheduling matrix needs steps >= 1 and frames >= 1");
   if (uncertainty < 0) throw Error("scheduling matrix needs an uncertainty scale >= 0");
 
-  SchedulingMatrix m;
+  StepPlan m;
   if (mode == "full_sequence") {
     for (int64_t row = 0; row <= steps; ++row) m.emplace_back(frames, steps - row);
     return m;

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-namespace dfb {
+#include "rollout/step_plan.h"
 
-using SchedulingMatrix = std::vector<std::vector<int64_t>>;
+namespace dfb {
 
 const std::vector<std::string>& scheduling_modes();  // full_sequence, autoregressive, pyramid, trapezoid
 
@@ -17,6 +17,6 @@ const std::vector<std::string>& scheduling_modes();  // full_sequence, autoregre
 // trapezoid(u): lag(t) = ⌊min(t, h−1−t)·u⌋;
 // for these three, M[m, t] = clip(S + lag(t) − m, 0, S), m = 0 .. S + max lag.
 // Throws dfb::Error for an unknown mode, steps < 1, frames < 1 or u < 0.
-SchedulingMatrix scheduling_matrix(const std::string& mode, int64_t steps, int64_t frames, double uncertainty = 1.0);
+StepPlan scheduling_matrix(const std::string& mode, int64_t steps, int64_t frames, double uncertainty = 1.0);
 
 }  // namespace dfb

@@ -1,4 +1,4 @@
-// Tests for core/suggest and core/json_reader: "did you mean" suggestions, strict
+// Tests for base/suggest and base/json_reader: "did you mean" suggestions, strict
 // config reading, --set overrides and JSON file loading.
 #include <gtest/gtest.h>
 

@@ -22,12 +22,12 @@ class HistoryDropoutAr : public dfb::Method {
   std::string name() const override { return "history_dropout_ar"; }
   bool causal() const override { return true; }
 
-  dfb::TrainLevels training_levels(int64_t batch, int64_t frames, int64_t levels, at::Generator& gen) const override {
-    dfb::TrainLevels t = dfb::next_frame_levels(batch, frames, levels, /*augment_max=*/0, gen);
+  dfb::TrainLevels training_levels(int64_t batch, int64_t frames, int64_t n_levels, at::Generator& gen) const override {
+    dfb::TrainLevels t = dfb::next_frame_levels(batch, frames, n_levels, /*augment_max=*/0, gen);
     // Clean context frames (level 0, before the target) dropped with probability `dropout`.
     const torch::Tensor u = torch::rand({batch, frames}, gen);
     const torch::Tensor drop = (t.levels == 0).logical_and(u < o_.dropout);
-    t.levels = torch::where(drop, torch::full_like(t.levels, levels), t.levels);
+    t.levels = torch::where(drop, torch::full_like(t.levels, n_levels), t.levels);
     return t;
   }
 
