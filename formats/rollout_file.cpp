@@ -78,11 +78,14 @@ RolloutFile open_rollout_file(const std::string& path) {
 
 namespace {
 
-// Rollouts first .. first + count − 1 of /<group>/frames as uint8 (float frames checked and rounded).
+// Rollouts first .. first + count − 1 of /<group>/frames as uint8 (float frames checked and
+// rounded); kAll: every rollout.
+constexpr int64_t kAll = -1;
 Clips read_rollouts(const std::string& path, const std::string& group, int64_t first, int64_t count) {
   h5::Reader f(path);
   const std::string name = group + "/frames";
   Clips c = frame_shape(f, name);
+  if (count == kAll) count = c.count - first;
   if (first < 0 || count < 0 || first + count > c.count)
     throw Error(path + ": /" + name + " has no rollout " + std::to_string(first + count - 1) + " (it holds " +
                 std::to_string(c.count) + ")");
@@ -117,9 +120,7 @@ void write_frames(h5::Writer& w, const std::string& name, const Clips& c) {
 }  // namespace
 
 Clips read_method_frames(const RolloutFile& file, const std::string& method) {
-  h5::Reader f(file.path);
-  const int64_t count = frame_shape(f, method + "/frames").count;
-  return read_rollouts(file.path, method, 0, count);
+  return read_rollouts(file.path, method, 0, kAll);
 }
 
 Clips read_one_rollout(const RolloutFile& file, const std::string& group, int64_t index) {
