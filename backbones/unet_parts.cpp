@@ -1,4 +1,5 @@
 #include "backbones/unet_parts.h"
+#include "backbones/group_norm_silu.h"
 
 #include <torch/torch.h>
 
@@ -67,22 +68,10 @@ ResBlockImpl::ResBlockImpl(int64_t cin, int64_t cout, int64_t emb_dim, int64_t g
 }
 
 torch::Tensor ResBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& emb) {
-  torch::Tensor h = conv1(torch::silu(norm1(x)));
-  auto ss = film(torch::silu(emb)).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);
-  h = norm2(h) * (1 + ss[0]) + ss[1];
-  h = conv2(torch::silu(h));
+  torch::Tensor h = conv1(group_norm_silu(x, norm1));
+  auto ss = film(torch::silu(emb)).chunk(2, 1);  // scale, shift [N, cout]
+  h = conv2(group_norm_silu(h, norm2, ss[0], ss[1]));
   return (skip ? skip(x) : x) + h;
-}
-
-torch::Tensor attention_after_prefix(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                     bool causal) {
-  const int64_t lq = q.size(-2), lk = k.size(-2);
-  if (!causal || lq == 1) return attention(q, k, v, /*causal=*/false);
-  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(q.size(-1)));
-  torch::Tensor key_pos = torch::arange(lk, torch::TensorOptions().dtype(torch::kLong).device(q.device()));
-  torch::Tensor query_pos = key_pos.slice(0, lk - lq).unsqueeze(1);
-  scores = scores.masked_fill(key_pos.unsqueeze(0) > query_pos, -std::numeric_limits<double>::infinity());
-  return torch::matmul(torch::softmax(scores, -1), v);
 }
 
 SelfAttentionImpl::SelfAttentionImpl(int64_t channels, int64_t heads, bool rotary)
@@ -104,8 +93,7 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& tokens, bool causa
     k = rotary_positions(k, first);
   }
   if (record) *record = {k, v};
-  torch::Tensor o = prefix ? attention_after_prefix(q, torch::cat({prefix->k, k}, 2), torch::cat({prefix->v, v}, 2),
-                                                    causal)
+  torch::Tensor o = prefix ? attention(q, torch::cat({prefix->k, k}, 2), torch::cat({prefix->v, v}, 2), causal)
                            : attention(q, k, v, causal);
   return proj(o.permute({0, 2, 1, 3}).reshape({n, l, c}));
 }
@@ -116,7 +104,7 @@ SpatialAttentionImpl::SpatialAttentionImpl(int64_t channels, int64_t heads, int6
 
 torch::Tensor SpatialAttentionImpl::forward(const torch::Tensor& h) {
   const int64_t n = h.size(0), c = h.size(1), hh = h.size(2), ww = h.size(3);
-  torch::Tensor x = norm(h).flatten(2).transpose(1, 2);  // [N, HW, C]
+  torch::Tensor x = group_norm(h, norm).flatten(2).transpose(1, 2);  // [N, HW, C]
   x = attn(x, /*causal=*/false);
   return h + x.transpose(1, 2).reshape({n, c, hh, ww});
 }

@@ -35,7 +35,8 @@ torch::nn::Conv2d conv3x3(int64_t cin, int64_t cout, int64_t stride = 1);
 void zero_init(torch::nn::Conv2d& c);
 void zero_init(torch::nn::Linear& l);
 
-// GroupNorm → SiLU → conv → FiLM(level embedding) → GroupNorm → SiLU → conv, plus a skip.
+// GroupNorm → SiLU → conv → GroupNorm → FiLM(level embedding) → SiLU → conv, plus a skip
+// (each normalization and its activation one operation: backbones/group_norm_silu.h).
 // x [N, cin, H, W], emb [N, emb_dim] → [N, cout, H, W].
 struct ResBlockImpl : torch::nn::Module {
   ResBlockImpl(int64_t cin, int64_t cout, int64_t emb_dim, int64_t groups);
@@ -54,11 +55,6 @@ TORCH_MODULE(ResBlock);
 struct KeyValues {
   torch::Tensor k, v;
 };
-
-// Attention of queries at positions P..P+Lq−1 to keys at 0..P+Lq−1 (P = keys − queries);
-// `causal`: the query at position p sees keys <= p.
-torch::Tensor attention_after_prefix(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                     bool causal);
 
 // Multi-head self-attention over tokens [N, L, C] (the caller adds the residual);
 // `rotary`: queries and keys carry rotary positions over L. With `prefix`, the tokens

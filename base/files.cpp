@@ -56,6 +56,24 @@ void make_dirs(const std::string& path) {
   if (ec) throw Error("cannot create directory '" + path + "': " + ec.message());
 }
 
+namespace {
+
+// Whether `pid` names a process that may still write: alive and not a zombie. A writer killed
+// while its parent was killed too is reparented, and until something reaps it (a container's
+// init may never) kill(pid, 0) still succeeds; /proc tells the zombie apart.
+bool may_still_write(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!stat || !std::getline(stat, line)) return true;  // no /proc: assume it lives
+  const size_t paren = line.rfind(')');  // the command name may hold spaces and parentheses
+  if (paren == std::string::npos || paren + 2 >= line.size()) return true;
+  const char state = line[paren + 2];
+  return state != 'Z' && state != 'X';
+}
+
+}  // namespace
+
 int remove_stale_temporaries(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -69,7 +87,7 @@ int remove_stale_temporaries(const std::string& dir) {
     const std::string digits = name.substr(at + 5);
     if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
     const pid_t pid = static_cast<pid_t>(std::stol(digits));
-    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // its writer may still be at work
+    if (pid == ::getpid() || may_still_write(pid)) continue;  // its writer may still be at work
     if (fs::remove(it->path(), ec)) ++removed;
   }
   return removed;

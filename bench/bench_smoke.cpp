@@ -7,17 +7,30 @@
 //                     backbone; full_sequence/replacement_only: without reconstruction guidance)
 //   BM_ConvgruRolloutMemory/L  peak memory of a convgru Diffusion Forcing rollout of L frames:
 //                     the state is carried, so only the output grows with L
-// Run: build/dfbench_bench [--benchmark_filter=Rollout]; DFB_THREADS=N sets LibTorch's threads.
+//   BM_PeakMatmul/N, BM_PeakConv  the attainable peak (GFLOP/s) of a large product and of a 3x3
+//                     convolution, for the roofline (docs/performance.md)
+// Every model benchmark reports GFLOP/s: the matrix and convolution work of one iteration,
+// counted from the operators' shapes (tensor/op_profile.h).
+// Run: build/dfbench_bench [--benchmark_filter=Rollout]; DFB_THREADS=N sets LibTorch's threads,
+// DFB_PRECISION=fp32|bf16 the precision, DFB_BENCH_SET="sample.batch=32;..." other settings. Also:
+//   build/dfbench_bench --profile=train|forward|rollout   the operators of one iteration by time
+//                     (DFB_PROFILE_CALLERS=1: per operator and its caller)
+//   build/dfbench_bench --twin_probe=DIR                  the file bench/pytorch_twin.py checks against
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
 #include <cstdlib>
 #include <fstream>
 #include <string>
 #include <thread>
 
 #include "tensor/compat.h"
+#include "tensor/op_profile.h"
+#include "tensor/checkpoint.h"
 #include "rollout/denoiser.h"
 #include "train/optim.h"
 #include "base/registry.h"
@@ -28,7 +41,27 @@
 namespace dfb {
 namespace {
 
-RunConfig smoke() { return parse_run_config(load_config_json("smoke", {}), "smoke"); }
+// DFB_PRECISION=fp32|bf16 (default fp32): the precision of every benchmark's backbone calls.
+std::vector<std::string> precision_overrides() {
+  const char* p = std::getenv("DFB_PRECISION");
+  if (!p || !*p) return {};
+  return {std::string("train.precision=") + p, std::string("sample.precision=") + p};
+}
+// DFB_PRECISION, then DFB_BENCH_SET="a.b=v;c.d=w" (config overrides, e.g. sample.batch=32), after `overrides`.
+std::vector<std::string> with_precision(std::vector<std::string> overrides) {
+  for (const std::string& s : precision_overrides()) overrides.push_back(s);
+  if (const char* set = std::getenv("DFB_BENCH_SET")) {
+    const std::string all = set;
+    for (size_t a = 0; a < all.size();) {
+      const size_t b = std::min(all.find(';', a), all.size());
+      if (b > a) overrides.push_back(all.substr(a, b - a));
+      a = b + 1;
+    }
+  }
+  return overrides;
+}
+
+RunConfig smoke() { return parse_run_config(load_config_json("smoke", with_precision({})), "smoke"); }
 
 torch::Tensor smoke_batch(const RunConfig& c, int64_t batch, int64_t frames) {
   torch::manual_seed(0);
@@ -94,42 +127,118 @@ std::unique_ptr<BackboneMemory> TimedBackbone::make_memory() {
   return std::make_unique<TimedMemory>(std::move(inner), *this);
 }
 
-void BM_TrainStep(benchmark::State& state) {
-  const RunConfig c = smoke();
-  const Diffusion diffusion(c.diffusion);
-  auto method = build_method(c);
-  torch::manual_seed(c.seed);
-  Backbone model = build_backbone(c);
-  NamedTensors params = named_tensors(*model);
-  AdamW adam(params, AdamWOptions{c.train.beta1, c.train.beta2, 1e-8, c.train.weight_decay});
-  const torch::Tensor x0 = smoke_batch(c, c.train.batch, c.train.frames);
-  int64_t step = 0;
-  for (auto _ : state) {
-    at::Generator gen = make_generator(step++);
-    torch::Tensor loss = training_loss(*model, *method, diffusion, x0, gen);
+// Sets the "GFLOP/s" counter from the operations of one iteration (`flops`, counted from the
+// operators' shapes by tensor/op_profile.h, outside the timed loop).
+void set_flop_rate(benchmark::State& state, double flops) {
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops * static_cast<double>(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+}
+
+// One training step of the smoke preset: forward, loss, backward, clipping, AdamW, EMA.
+struct TrainStep {
+  TrainStep()
+      : c(smoke()),
+        diffusion(c.diffusion),
+        method(build_method(c)),
+        model(seeded_model(c)),
+        ema(seeded_model(c)),
+        params(named_tensors(*model)),
+        ema_params(named_tensors(*ema), false),
+        adam(params, AdamWOptions{c.train.beta1, c.train.beta2, 1e-8, c.train.weight_decay}),
+        x0(smoke_batch(c, c.train.batch, c.train.frames)) {}
+  static Backbone seeded_model(const RunConfig& c) {
+    torch::manual_seed(c.seed);
+    return build_backbone(c);
+  }
+  void run() {
+    at::Generator gen = make_generator(static_cast<uint64_t>(step));
+    torch::Tensor loss = training_loss(*model, *method, diffusion, x0, gen, c.train.precision);
     adam.zero_grad();
     loss.backward();
     clip_grad_norm(params, c.train.grad_clip);
     adam.step(c.train.lr);
+    ema_update(ema_params, params, c.train.ema_decay, step++);
   }
+  RunConfig c;
+  Diffusion diffusion;
+  std::unique_ptr<Method> method;
+  Backbone model, ema;
+  FlatParameters params, ema_params;
+  AdamW adam;
+  torch::Tensor x0;
+  int64_t step = 0;
+};
+
+void BM_TrainStep(benchmark::State& state) {
+  TrainStep t;
+  const double flops = profile_ops([&] { t.run(); }).flops;
+  for (auto _ : state) t.run();
+  const RunConfig& c = t.c;
   state.counters["frames/s"] =
       benchmark::Counter(static_cast<double>(state.iterations() * c.train.batch * c.train.frames), benchmark::Counter::kIsRate);
+  set_flop_rate(state, flops);
   state.SetLabel("batch " + std::to_string(c.train.batch) + " x " + std::to_string(c.train.frames) + " frames");
 }
 BENCHMARK(BM_TrainStep)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5.0);
 
+// One eval forward over the sampling batch (16 clips x 8 frames), no autograd.
+struct Forward {
+  Forward() : c(smoke()), model(TrainStep::seeded_model(c)) {
+    model->eval();
+    x = smoke_batch(c, c.sample.batch, c.train.frames);
+    levels = torch::rand({c.sample.batch, c.train.frames});
+  }
+  torch::Tensor run() {
+    torch::NoGradGuard no_grad;
+    Autocast autocast(x.device(), c.sample.precision);
+    return model->forward(x, levels);
+  }
+  RunConfig c;
+  Backbone model;
+  torch::Tensor x, levels;
+};
+
 void BM_BackboneForward(benchmark::State& state) {
-  const RunConfig c = smoke();
-  Backbone model = build_backbone(c);
-  model->eval();
-  torch::NoGradGuard no_grad;
-  const torch::Tensor x = smoke_batch(c, c.sample.batch, c.train.frames);
-  const torch::Tensor levels = torch::rand({c.sample.batch, c.train.frames});
-  for (auto _ : state) benchmark::DoNotOptimize(model->forward(x, levels));
+  Forward f;
+  const double flops = profile_ops([&] { f.run(); }).flops;
+  for (auto _ : state) benchmark::DoNotOptimize(f.run());
   state.counters["frames/s"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * c.sample.batch * c.train.frames), benchmark::Counter::kIsRate);
+      static_cast<double>(state.iterations() * f.c.sample.batch * f.c.train.frames), benchmark::Counter::kIsRate);
+  set_flop_rate(state, flops);
 }
 BENCHMARK(BM_BackboneForward)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+
+// The attainable peak: a large square matrix product (Arg: its size) in the benchmarks'
+// precision (bf16: autocast, as the model's products run).
+void BM_PeakMatmul(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  torch::manual_seed(0);
+  const torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n});
+  const Precision p = smoke().sample.precision;
+  for (auto _ : state) {
+    Autocast autocast(a.device(), p);
+    benchmark::DoNotOptimize(torch::mm(a, b));
+  }
+  set_flop_rate(state, 2.0 * static_cast<double>(n * n * n));
+}
+BENCHMARK(BM_PeakMatmul)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+
+// The attainable peak of the model's kind of convolution: 3x3, channels-last, 64 -> 64
+// channels on 32x32 images, 64 images.
+void BM_PeakConv(benchmark::State& state) {
+  torch::manual_seed(0);
+  const torch::Tensor x = torch::randn({64, 64, 32, 32}).contiguous(torch::MemoryFormat::ChannelsLast);
+  const torch::Tensor w = (torch::randn({64, 64, 3, 3}) * 0.05).contiguous(torch::MemoryFormat::ChannelsLast);
+  const torch::Tensor bias = torch::zeros({64});
+  torch::NoGradGuard no_grad;
+  const Precision p = smoke().sample.precision;
+  for (auto _ : state) {
+    Autocast autocast(x.device(), p);
+    benchmark::DoNotOptimize(torch::conv2d(x, w, bias, 1, 1));
+  }
+  set_flop_rate(state, 2.0 * 64 * 64 * 32 * 32 * 64 * 9);
+}
+BENCHMARK(BM_PeakConv)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 
 // Args: frames generated per rollout (after 2 context frames; the window is full after 6),
 // history cache on (1) or off (0).
@@ -141,6 +250,7 @@ void BM_Rollout(benchmark::State& state) {
   auto timed = std::make_shared<TimedBackbone>(build_backbone(c));
   timed->eval();
   Denoiser denoiser(timed, diffusion);
+  denoiser.set_precision(c.sample.precision);
   denoiser.set_history_cache(state.range(1) != 0);
   torch::NoGradGuard no_grad;
   const int64_t horizon = state.range(0), batch = c.sample.batch;
@@ -150,6 +260,12 @@ void BM_Rollout(benchmark::State& state) {
   ro.eta = c.sample.eta;
   double total = 0;
   uint64_t seed = 0;
+  const double flops = profile_ops([&] {
+                         at::Generator gen = make_generator(seed++);
+                         method->rollout(denoiser, context, horizon, ro, gen);
+                       }).flops;
+  timed->seconds = 0;
+  const int64_t calls_before = denoiser.calls();
   for (auto _ : state) {
     at::Generator gen = make_generator(seed++);
     const auto t0 = std::chrono::steady_clock::now();
@@ -159,7 +275,9 @@ void BM_Rollout(benchmark::State& state) {
   state.counters["frames/s"] =
       benchmark::Counter(static_cast<double>(state.iterations() * batch * horizon), benchmark::Counter::kIsRate);
   state.counters["outside_backbone_%"] = 100.0 * (1.0 - timed->seconds / total);
-  state.counters["backbone_calls"] = static_cast<double>(denoiser.calls()) / static_cast<double>(state.iterations());
+  state.counters["backbone_calls"] =
+      static_cast<double>(denoiser.calls() - calls_before) / static_cast<double>(state.iterations());
+  set_flop_rate(state, flops);
   state.SetLabel(std::string(state.range(1) ? "cache, " : "no cache, ") + std::to_string(batch) + " rollouts, " +
                  std::to_string(c.sample.steps) + " steps, " +
                  c.method.value("scheduling", std::string("?")) + " chunk " +
@@ -176,11 +294,13 @@ const char* kSmokeConvgru = "{\"name\": \"convgru\", \"base\": 16, \"mults\": [1
 // a rollout does not depend on the weights), ready to roll out.
 struct SmokeRollout {
   explicit SmokeRollout(const std::vector<std::string>& overrides)
-      : c(parse_run_config(load_config_json("smoke", overrides), "smoke")),
+      : c(parse_run_config(load_config_json("smoke", with_precision(overrides)), "smoke")),
         diffusion(c.diffusion),
         method(build_method(c)),
         model(untrained_model(c)),
-        denoiser(model, diffusion) {}
+        denoiser(model, diffusion) {
+    denoiser.set_precision(c.sample.precision);
+  }
   static Backbone untrained_model(const RunConfig& c) {
     torch::manual_seed(c.seed);
     Backbone b = build_backbone(c);
@@ -256,6 +376,73 @@ void BM_ConvgruRolloutMemory(benchmark::State& state) {
 }
 BENCHMARK(BM_ConvgruRolloutMemory)->Arg(100)->Arg(1000)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 
+// --profile=train|forward|rollout: the operators of one iteration (after a warm-up one), by self time.
+int print_profile(const std::string& what) {
+  std::function<void()> work;
+  std::unique_ptr<TrainStep> t;
+  std::unique_ptr<Forward> f;
+  std::unique_ptr<SmokeRollout> r;
+  torch::Tensor context;
+  if (what == "train") {
+    t = std::make_unique<TrainStep>();
+    work = [&] { t->run(); };
+  } else if (what == "forward") {
+    f = std::make_unique<Forward>();
+    work = [&] { f->run(); };
+  } else if (what == "rollout") {
+    r = std::make_unique<SmokeRollout>(std::vector<std::string>{});
+    context = smoke_batch(r->c, r->c.sample.batch, r->c.sample.context);
+    work = [&] {
+      torch::NoGradGuard no_grad;
+      RolloutOptions ro;
+      ro.steps = r->c.sample.steps;
+      at::Generator gen = make_generator(0);
+      r->method->rollout(r->denoiser, context, 14, ro, gen);
+    };
+  } else {
+    std::fprintf(stderr, "--profile takes train, forward or rollout, not '%s'\n", what.c_str());
+    return 1;
+  }
+  work();  // warm-up: oneDNN's kernel choices, allocator
+  const char* callers = std::getenv("DFB_PROFILE_CALLERS");
+  const OpProfile p = profile_ops(work, callers && std::string(callers) == "1");
+  std::printf("%s (%s, %d threads): %.1f ms, %.3f GFLOP counted, %.2f GFLOP/s (profiling slows it)\n%s", what.c_str(),
+              std::getenv("DFB_PRECISION") ? std::getenv("DFB_PRECISION") : "fp32", at::get_num_threads(),
+              1e3 * p.seconds, p.flops / 1e9, p.flops / 1e9 / p.seconds, p.table(std::getenv("DFB_PROFILE_ROWS") ? std::atoi(std::getenv("DFB_PROFILE_ROWS")) : 20).c_str());
+  return 0;
+}
+
+// --twin_probe=DIR: DIR/twin.h5 for bench/pytorch_twin.py, in the checkpoint format: "model/*" the
+// smoke backbone's tensors (perturbed by seeded noise, so that no zero-initialised branch hides a
+// difference), "probe/x" and "probe/levels" an input, "probe/y" the fp32 eval forward and
+// "probe/y_bf16" the bf16-autocast one; the config is the smoke preset's.
+int write_twin_probe(const std::string& dir) {
+  const RunConfig c = parse_run_config(load_config_json("smoke", {}), "smoke");
+  Backbone model = TrainStep::seeded_model(c);
+  NamedTensors tensors = named_tensors(*model);
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(1);
+  for (auto& [name, t] : tensors) t.add_(torch::randn_like(t) * 0.05);
+  model->eval();
+  const torch::Tensor x = smoke_batch(c, c.sample.batch, c.train.frames);
+  torch::manual_seed(2);
+  const torch::Tensor levels = torch::rand({c.sample.batch, c.train.frames});
+  const torch::Tensor y = model->forward(x, levels);
+  torch::Tensor y_bf16;
+  {
+    Autocast autocast(x.device(), Precision::kBf16);
+    y_bf16 = model->forward(x, levels);
+  }
+  y_bf16 = y_bf16.to(torch::kFloat32);
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/twin.h5";
+  write_checkpoint(path, 0, c.seed, c.resolved.dump(),
+                   {{"model", tensors}, {"probe", {{"x", x}, {"levels", levels}, {"y", y}, {"y_bf16", y_bf16}}}});
+  std::printf("wrote %s: %zu model tensors, probe x %s, y %s\n", path.c_str(), tensors.size(),
+              c10::str(x.sizes()).c_str(), c10::str(y.sizes()).c_str());
+  return 0;
+}
+
 }  // namespace
 
 // Called from main(), after every method's static registrar has run.
@@ -283,6 +470,19 @@ int main(int argc, char** argv) {
   at::set_num_threads(std::max(1, threads));
   benchmark::AddCustomContext("libtorch", dfb::torch_version_string());
   benchmark::AddCustomContext("libtorch_threads", std::to_string(at::get_num_threads()));
+  const char* precision = std::getenv("DFB_PRECISION");
+  benchmark::AddCustomContext("precision", precision && *precision ? precision : "fp32");
+  // Our own flags (before Google Benchmark's): --twin_probe=DIR, --profile=WHAT.
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    try {
+      if (a.rfind("--twin_probe=", 0) == 0) return dfb::write_twin_probe(a.substr(13));
+      if (a.rfind("--profile=", 0) == 0) return dfb::print_profile(a.substr(10));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      return 1;
+    }
+  }
   dfb::register_method_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -27,6 +27,8 @@ void add_reproduce(CLI::App& app) {
   sub->add_option("--preset", a->preset, "preset name (see dfbench ls) or JSON config file")->capture_default_str();
   sub->add_option("--out", a->out, "output folder (default: runs/<preset name>)");
   sub->add_option("--device", a->device, "cpu or cuda (overrides the preset)");
+  sub->add_option("--precision", a->precision, "fp32 or bf16 (autocast) for training and rollouts (overrides the preset)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   sub->add_option("--methods", *methods, "comma-separated subset of the preset's methods (default: all)");
   sub->add_option("--seeds", a->seeds, "training seeds per method (default: the preset's \"seeds\", else 1)")
       ->check(CLI::PositiveNumber);

@@ -17,7 +17,7 @@ namespace dfb::cli {
 void add_train(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("train", "Train a config (preset or JSON file) into a run folder");
   struct Args {
-    std::string config, out, device;
+    std::string config, out, device, precision;
     std::vector<std::string> sets;
     bool resume = false;
     int64_t stop_after = -1;
@@ -27,6 +27,8 @@ void add_train(CLI::App& app) {
   sub->add_option("--out", a->out, "run folder")->required();
   sub->add_option("--set", a->sets, "override a config value: --set train.steps=100 (repeatable)");
   sub->add_option("--device", a->device, "cpu or cuda (overrides the config)");
+  sub->add_option("--precision", a->precision, "fp32 or bf16 (autocast; overrides train.precision)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   sub->add_flag("--resume", a->resume, "continue from the run's latest checkpoint");
   sub->add_option("--stop-after", a->stop_after, "stop after N steps of this call (checkpointed), e.g. to test resume");
   on_run(sub, [a] {
@@ -34,12 +36,13 @@ void add_train(CLI::App& app) {
     const std::string stored = (std::filesystem::path(a->out) / "config.json").string();
     if (a->config.empty()) {
       if (!a->resume) throw Error("train needs --config (a preset such as 'smoke', or a JSON file)");
-      if (!a->sets.empty() || !a->device.empty())
-        throw Error("--set and --device cannot change a run being resumed; resume it as it was configured");
+      if (!a->sets.empty() || !a->device.empty() || !a->precision.empty())
+        throw Error("--set, --device and --precision cannot change a run being resumed; resume it as it was configured");
       config = load_run_config(a->out);
     } else {
       std::vector<std::string> sets = a->sets;
       if (!a->device.empty()) sets.push_back("device=" + a->device);
+      if (!a->precision.empty()) sets.push_back("train.precision=" + a->precision);
       config = parse_run_config(load_config_json(a->config, sets), a->config);
       if (a->resume && std::filesystem::exists(stored) &&
           load_run_config(a->out).resolved != config.resolved)
@@ -60,7 +63,7 @@ void add_train(CLI::App& app) {
 void add_sample(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("sample", "Roll a trained run out past its training length into a rollout file");
   struct Args {
-    std::string run, out, checkpoint, device;
+    std::string run, out, checkpoint, device, precision;
     int64_t context = -1, length = -1, count = -1, batch = -1;
     int64_t seed = -1, steps = -1;
     double eta = -1;
@@ -76,6 +79,8 @@ void add_sample(CLI::App& app) {
   sub->add_option("--seed", a->seed, "rollout seed (default: the run's seed)");
   sub->add_option("--checkpoint", a->checkpoint, "checkpoint file (default: the run's latest)");
   sub->add_option("--device", a->device, "cpu or cuda (default: the run's)");
+  sub->add_option("--precision", a->precision, "fp32 or bf16 autocast for the backbone's calls (default: sample.precision)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   sub->add_option("--steps", a->steps, "sampling steps S (default: sample.steps)");
   sub->add_option("--eta", a->eta, "DDIM eta (default: sample.eta)");
   sub->add_option("--set", a->sets, "override a sampling-time option of the run's config, e.g. --set method.stabilization=0");
@@ -92,6 +97,7 @@ void add_sample(CLI::App& app) {
     if (a->seed >= 0) r.seed = static_cast<uint64_t>(a->seed);
     if (a->steps >= 0) r.steps = a->steps;
     if (a->eta >= 0) r.eta = a->eta;
+    if (!a->precision.empty()) parse_precision(a->precision, r.precision);
     if (r.steps < 1) throw Error("--steps must be >= 1");
     r.checkpoint = a->checkpoint;
     Rollouts s = sample_run(config, a->run, r);

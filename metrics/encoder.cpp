@@ -199,7 +199,8 @@ FrameEncoder train_encoder(const Clips& train, const std::string& source, const 
   for (torch::nn::Sequential* s : {&net->encoder, &net->decoder})
     for (auto& p : (*s)->named_parameters())
       params.emplace_back((s == &net->encoder ? "encoder." : "decoder.") + p.key(), p.value());
-  AdamW adam(params, AdamWOptions{});
+  FlatParameters flat(params);
+  AdamW adam(flat, AdamWOptions{});
   at::Generator gen = make_generator(o.seed ^ 0x5eedf00dull);
   const int64_t frames = train.count * train.length, fb = train.frame_bytes();
   std::vector<uint8_t> batch(static_cast<size_t>(o.batch * fb));

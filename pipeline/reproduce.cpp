@@ -79,6 +79,10 @@ void reproduce(const ReproduceOptions& a) {
   const auto t_all = std::chrono::steady_clock::now();
   std::vector<std::string> sets = a.sets;
   if (!a.device.empty()) sets.push_back("device=" + a.device);
+  if (!a.precision.empty()) {
+    sets.push_back("train.precision=" + a.precision);
+    sets.push_back("sample.precision=" + a.precision);
+  }
   nlohmann::json json = load_config_json(a.preset, sets);
   // The comparison (RunConfig::methods), or the methods asked for: the preset's entries by
   // label, and any other registered method by name (with its default options). Chosen before

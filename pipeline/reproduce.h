@@ -11,6 +11,7 @@ struct ReproduceOptions {
   std::string preset = "smoke";       // a preset name (dfbench ls) or a JSON config file
   std::string out;                    // the run folder; "" = runs/<the config's name>
   std::string device;                 // "" = the preset's
+  std::string precision;              // fp32 | bf16 for training and sampling; "" = the preset's
   std::vector<std::string> methods;   // a subset of the preset's methods, by label; empty = all
   std::vector<std::string> sets;      // "a.b=value" overrides
   int64_t seeds = 0;                  // training seeds per method; 0 = the preset's "seeds"

@@ -51,6 +51,13 @@ void read_data(JsonReader& r, DataConfig& d, DataShape& shape) {
   r.finish();
 }
 
+// "precision": "fp32" | "bf16".
+void read_precision(JsonReader& r, Precision& p) {
+  std::string name = precision_name(p);
+  r.get("precision", name);
+  r.check(parse_precision(name, p), "precision", "must be fp32 or bf16");
+}
+
 void read_train(JsonReader& r, TrainConfig& t) {
   r.get("frames", t.frames)
       .get("steps", t.steps)
@@ -66,6 +73,7 @@ void read_train(JsonReader& r, TrainConfig& t) {
       .get("checkpoint_every", t.checkpoint_every)
       .get("log_every", t.log_every)
       .get("keep_checkpoints", t.keep_checkpoints);
+  read_precision(r, t.precision);
   r.check(t.frames >= 2, "frames", "must be >= 2");
   r.check(t.steps >= 1, "steps", "must be >= 1");
   r.check(t.batch >= 1, "batch", "must be >= 1");
@@ -102,6 +110,7 @@ void read_sample(JsonReader& r, SampleConfig& s) {
       .get("length", s.length)
       .get("count", s.count)
       .get("batch", s.batch);
+  read_precision(r, s.precision);
   r.check(s.steps >= 1, "steps", "must be >= 1");
   r.check(s.eta >= 0, "eta", "must be >= 0");
   r.check(s.context >= 1, "context", "must be >= 1 (rollouts start from ground-truth frames)");

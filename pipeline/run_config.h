@@ -27,6 +27,7 @@ struct SampleConfig {
   int64_t length = 64;   // total frames per rollout, context included
   int64_t count = 16;    // rollouts
   int64_t batch = 16;    // rollouts per backbone call
+  Precision precision = Precision::kFp32;  // of the backbone calls (the DDIM update: fp32)
 };
 
 // How `reproduce` evaluates the rollouts (dfbench evaluate's options).

@@ -23,6 +23,7 @@ SampleRequest default_request(const RunConfig& config) {
   r.batch = config.sample.batch;
   r.steps = config.sample.steps;
   r.eta = config.sample.eta;
+  r.precision = config.sample.precision;
   r.seed = config.seed;
   return r;
 }
@@ -42,6 +43,7 @@ Rollouts sample_run(const RunConfig& config, const std::string& run_dir, const S
   model->to(device);
   model->eval();
   Denoiser denoiser(model, diffusion);
+  denoiser.set_precision(req.precision);
 
   Rollouts out;
   out.method = method->name();
@@ -50,7 +52,9 @@ Rollouts sample_run(const RunConfig& config, const std::string& run_dir, const S
   out.checkpoint_step = ck.step;
   out.steps = req.steps;
   out.eta = req.eta;
-  out.config_json = config.resolved.dump();
+  nlohmann::json resolved = config.resolved;
+  if (resolved.contains("sample")) resolved["sample"]["precision"] = precision_name(req.precision);  // as made
+  out.config_json = resolved.dump();
   out.truth = load_eval_clips(config, req.count, req.length);
   torch::Tensor truth = clips_to_tensor(out.truth);  // [N, L, C, H, W]
   out.generated = out.truth;

@@ -13,6 +13,7 @@ struct SampleRequest {
   int64_t context = 2, length = 64, count = 16, batch = 16;
   int64_t steps = 10;       // sampling steps S
   double eta = 0.0;         // DDIM η
+  Precision precision = Precision::kFp32;  // of the backbone's calls
   uint64_t seed = 0;        // rollout noise; the generator of batch i is seeded by step_seed(seed, i)
   std::string checkpoint;   // "" = the run's latest
   bool quiet = false;

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "base/error.h"
+#include "tensor/compat.h"
 
 namespace dfb {
 
@@ -96,6 +97,7 @@ torch::Tensor Denoiser::step_after(const torch::Tensor& history, const torch::Te
     return model_->forward(torch::cat({shown, input}, 1), level_input(torch::cat({levels, input_levels}, 1))).slice(1, p);
   };
   torch::Tensor prediction;
+  Autocast autocast(x.device(), precision_);  // the backbone's calls; the DDIM update below in fp32
   {
     torch::NoGradGuard no_grad;
     if (p > 0 && cached) {
@@ -124,8 +126,9 @@ torch::Tensor Denoiser::step_after(const torch::Tensor& history, const torch::Te
       unguided = after_history(guide_input_, guide_levels);
     }
     ++calls_;
-    prediction = unguided + options.guidance * (prediction - unguided);
+    prediction = unguided.to(torch::kFloat32) + options.guidance * (prediction.to(torch::kFloat32) - unguided.to(torch::kFloat32));
   }
+  prediction = prediction.to(torch::kFloat32);
   // Estimates for the frames that move come from their own (un-stabilized) input.
   Diffusion::Estimate est = diffusion_.estimate(input, prediction, input_levels);
   torch::Tensor moved = diffusion_.ddim_step(rest, est, rest_from, rest_to, options.eta, gen);
@@ -139,8 +142,12 @@ Diffusion::Estimate Denoiser::estimate(const torch::Tensor& x, const torch::Tens
   if (!recurrent() && t > window())
     throw Error("Denoiser::estimate: " + std::to_string(t) + " frames exceed the model window of " +
                 std::to_string(window()));
-  torch::Tensor prediction =
-      model_->forward(x, (levels.to(torch::kFloat32) / static_cast<double>(diffusion_.num_levels())).to(x.device()));
+  torch::Tensor prediction;
+  {
+    Autocast autocast(x.device(), precision_);
+    prediction = model_->forward(x, (levels.to(torch::kFloat32) / static_cast<double>(diffusion_.num_levels())).to(x.device()));
+  }
+  prediction = prediction.to(torch::kFloat32);
   ++calls_;
   return diffusion_.estimate(x, prediction, levels);
 }

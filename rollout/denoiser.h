@@ -9,6 +9,7 @@
 
 #include "backbones/backbone.h"
 #include "diffusion/diffusion.h"
+#include "tensor/precision.h"
 
 namespace dfb {
 
@@ -65,6 +66,9 @@ class Denoiser {
     history_in_model_ = false;
     state_frames_ = 0;
   }
+  // The arithmetic of the backbone's calls (bf16: autocast); estimates and updates stay fp32.
+  void set_precision(Precision p) { precision_ = p; }
+  Precision precision() const { return precision_; }
   BackboneImpl& model() { return *model_; }
   int64_t window() const { return model_->max_frames(); }
   // The backbone carries a state (convgru): rollouts pass their whole past as history.
@@ -98,6 +102,7 @@ class Denoiser {
   const Diffusion& diffusion_;
   int64_t calls_ = 0;
   bool use_history_cache_ = true;
+  Precision precision_ = Precision::kFp32;
   HistoryId history_id_;          // the history last prepared
   torch::Tensor history_key_;     // its clean frames
   torch::Tensor history_input_;   // what the network is shown for them (stabilized)

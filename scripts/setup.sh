@@ -6,6 +6,7 @@
 #
 #   scripts/setup.sh                 # packages + build
 #   scripts/setup.sh --real-data     # also opencv-doc (its example videos: the smoke-real preset) and ffmpeg
+#   scripts/setup.sh --bench         # also python3-torch and python3-h5py (bench/compare.sh: the PyTorch eager twin)
 #   DFB_SKIP_APT=1 scripts/setup.sh  # build only
 #   DFB_WERROR=ON scripts/setup.sh   # warnings as errors (CI)
 set -euo pipefail
@@ -21,9 +22,13 @@ PACKAGES=(
   zlib1g-dev dataset-fashion-mnist   # moving_fashion_mnist: the Fashion-MNIST idx files (gzip)
 )
 
-if [[ "${1:-}" == "--real-data" ]]; then
-  PACKAGES+=(opencv-doc ffmpeg)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --real-data) PACKAGES+=(opencv-doc ffmpeg) ;;
+    --bench) PACKAGES+=(python3-torch python3-h5py python3-numpy) ;;
+    *) echo "setup: unknown option '$arg' (use --real-data, --bench)" >&2; exit 2 ;;
+  esac
+done
 
 if [[ "${DFB_SKIP_APT:-0}" != 1 ]]; then
   missing=()

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "backbones/group_norm_silu.h"
 #include "tensor/checkpoint.h"
 #include "tensor/compat.h"
 #include "rollout/denoiser.h"
@@ -127,6 +128,66 @@ TEST(HistoryCache, RolloutsAgreeWithAndWithoutIt) {
       return method->rollout(d, context, 9, ro, gen);
     };
     EXPECT_LT((run(true) - run(false)).abs().max().item<float>(), 1e-3) << mode;
+  }
+}
+
+// The fused normalization + FiLM + activation equals its composition from LibTorch's operators,
+// forward and backward (every input's gradient), in both layouts, with and without FiLM; its
+// output and input gradient keep the input's layout; bf16 stays close.
+TEST(GroupNormSilu, EqualsTheComposedOperatorsForwardAndBackward) {
+  torch::manual_seed(5);
+  torch::nn::GroupNorm norm(torch::nn::GroupNormOptions(4, 8));
+  {
+    torch::NoGradGuard g;
+    norm->weight.copy_(torch::rand({8}) + 0.5);
+    norm->bias.copy_(torch::randn({8}) * 0.3);
+  }
+  auto max_abs = [](const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); };
+  for (bool channels_last : {false, true}) {
+    for (bool film : {false, true}) {
+      torch::Tensor x0 = torch::randn({3, 8, 5, 6}) * 2 + 1;
+      if (channels_last) x0 = x0.contiguous(torch::MemoryFormat::ChannelsLast);
+      torch::Tensor s0 = torch::randn({3, 8}) * 0.4, t0 = torch::randn({3, 8}) * 0.4;
+      torch::Tensor outs[2], grads[2][3];
+      torch::Tensor w_grads[2][2];
+      torch::Tensor dy = torch::randn({3, 8, 5, 6});
+      for (int which = 0; which < 2; ++which) {
+        torch::Tensor x = x0.clone().requires_grad_(true);
+        torch::Tensor s = s0.clone().requires_grad_(true), t = t0.clone().requires_grad_(true);
+        norm->zero_grad();
+        outs[which] = which == 0 ? group_norm_silu(x, norm, film ? s : torch::Tensor(), film ? t : torch::Tensor())
+                                 : group_norm_silu_reference(x, norm, film ? s : torch::Tensor(), film ? t : torch::Tensor());
+        (outs[which] * dy).sum().backward();
+        grads[which][0] = x.grad();
+        grads[which][1] = film ? s.grad() : torch::zeros({1});
+        grads[which][2] = film ? t.grad() : torch::zeros({1});
+        w_grads[which][0] = norm->weight.grad().clone();
+        w_grads[which][1] = norm->bias.grad().clone();
+      }
+      const std::string label = std::string(channels_last ? "channels-last" : "contiguous") + (film ? ", film" : "");
+      EXPECT_LT(max_abs(outs[0], outs[1]), 1e-5) << label;
+      for (int i = 0; i < 3; ++i) EXPECT_LT(max_abs(grads[0][i], grads[1][i]), 1e-4) << label << " input " << i;
+      EXPECT_LT(max_abs(w_grads[0][0], w_grads[1][0]), 1e-4) << label << " weight";
+      EXPECT_LT(max_abs(w_grads[0][1], w_grads[1][1]), 1e-4) << label << " bias";
+      if (channels_last) {
+        EXPECT_TRUE(outs[0].is_contiguous(torch::MemoryFormat::ChannelsLast)) << label;
+        EXPECT_TRUE(grads[0][0].is_contiguous(torch::MemoryFormat::ChannelsLast)) << label;
+      }
+      // bf16 input (as autocast hands it over): statistics in fp32, output in bf16 and close.
+      torch::NoGradGuard g;
+      torch::Tensor y16 = group_norm_silu(x0.to(torch::kBFloat16), norm, film ? s0 : torch::Tensor(), film ? t0 : torch::Tensor());
+      EXPECT_EQ(y16.scalar_type(), torch::kBFloat16);
+      EXPECT_LT(max_abs(y16.to(torch::kFloat), outs[1].detach()), 0.1) << label;
+    }
+    // GroupNorm alone, forward and the input's gradient.
+    torch::Tensor x0 = torch::randn({2, 8, 4, 4}) + 3;
+    if (channels_last) x0 = x0.contiguous(torch::MemoryFormat::ChannelsLast);
+    torch::Tensor xa = x0.clone().requires_grad_(true), xb = x0.clone().requires_grad_(true);
+    torch::Tensor ya = group_norm(xa, norm), yb = norm(xb);
+    EXPECT_LT(max_abs(ya, yb), 1e-5);
+    (ya * ya.detach().sin()).sum().backward();
+    (yb * yb.detach().sin()).sum().backward();
+    EXPECT_LT(max_abs(xa.grad(), xb.grad()), 1e-4);
   }
 }
 

@@ -46,7 +46,8 @@ void train_and_roll_out(const RunConfig& c) {
 
   // A few training steps: the loss is finite and the weights move.
   NamedTensors params = named_tensors(*model);
-  AdamW adam(params, {});
+  FlatParameters flat(params);
+  AdamW adam(flat, {});
   torch::Tensor x0 = torch::rand({4, c.train.frames, 3, 16, 16}) * 2 - 1;
   torch::Tensor before = params.back().second.clone();
   for (int step = 0; step < 3; ++step) {

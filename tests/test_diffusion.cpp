@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "backbones/backbone.h"
 #include "tensor/compat.h"
 #include "diffusion/diffusion.h"
 #include "base/error.h"
@@ -194,6 +195,21 @@ TEST(Attention, MatchesReferenceWithAndWithoutCausalMask) {
   torch::Tensor q = torch::randn({3, 2, 7, 8}), k = torch::randn({3, 2, 7, 8}), v = torch::randn({3, 2, 7, 8});
   for (bool causal : {false, true})
     EXPECT_LT(max_abs(attention(q, k, v, causal), attention_reference(q, k, v, causal)), 1e-5);
+  // Products above the small-matrix size take the other path on LibTorch 1.13.
+  torch::Tensor big = torch::randn({2, 2, 70, 8});
+  for (bool causal : {false, true})
+    EXPECT_LT(max_abs(attention(big, big * 0.5, big, causal), attention_reference(big, big * 0.5, big, causal)), 1e-5);
+  // Queries after a prefix: the last 3 positions of a causal attention over 7.
+  for (bool causal : {false, true}) {
+    torch::Tensor last = attention(q.slice(2, 4), k, v, causal);
+    EXPECT_LT(max_abs(last, attention_reference(q, k, v, causal).slice(2, 4)), 1e-5) << causal;
+    EXPECT_LT(max_abs(last, attention_reference(q.slice(2, 4), k, v, causal)), 1e-5) << causal;
+  }
+  // The gradients agree too (training runs through the same path).
+  torch::Tensor qa = q.clone().requires_grad_(true), qb = q.clone().requires_grad_(true);
+  attention(qa, k, v, true).pow(2).sum().backward();
+  attention_reference(qb, k, v, true).pow(2).sum().backward();
+  EXPECT_LT(max_abs(qa.grad(), qb.grad()), 1e-4);
   // Causal: query 0 sees only key 0, so its output is v[..., 0, :].
   EXPECT_LT(max_abs(attention_reference(q, k, v, true).select(2, 0), v.select(2, 0)), 1e-6);
   // The reference is softmax(q kᵀ / √d) v.
@@ -205,7 +221,8 @@ TEST(AdamW, MatchesLibTorchAdamW) {
   torch::manual_seed(3);
   torch::Tensor w0 = torch::randn({5, 4});
   torch::Tensor a = w0.clone().requires_grad_(true), b = w0.clone().requires_grad_(true);
-  AdamW mine({{"w", a}}, AdamWOptions{0.9, 0.99, 1e-8, 0.1});
+  FlatParameters packed({{"w", a}});
+  AdamW mine(packed, AdamWOptions{0.9, 0.99, 1e-8, 0.1});
   torch::optim::AdamW theirs({b}, torch::optim::AdamWOptions(0.01).betas({0.9, 0.99}).eps(1e-8).weight_decay(0.1));
   for (int step = 0; step < 20; ++step) {
     torch::Tensor x = torch::randn({3, 5});
@@ -221,13 +238,15 @@ TEST(AdamW, MatchesLibTorchAdamW) {
 
 TEST(AdamW, StateRoundTripsAndRejectsAMismatch) {
   torch::Tensor p = torch::ones({2, 2}).requires_grad_(true);
-  AdamW opt({{"p", p}}, {});
+  FlatParameters pp({{"p", p}});
+  AdamW opt(pp, {});
   p.sum().backward();
   opt.step(0.1);
   std::map<std::string, torch::Tensor> state;
   for (auto& [name, t] : opt.state()) state[name] = t.clone();
   torch::Tensor q = torch::ones({2, 2}).requires_grad_(true);
-  AdamW other({{"p", q}}, {});
+  FlatParameters qq({{"p", q}});
+  AdamW other(qq, {});
   other.load_state(state, opt.steps());
   EXPECT_EQ(other.steps(), 1);
   for (size_t i = 0; i < opt.state().size(); ++i) EXPECT_TRUE(torch::equal(opt.state()[i].second, other.state()[i].second));
@@ -236,18 +255,51 @@ TEST(AdamW, StateRoundTripsAndRejectsAMismatch) {
 }
 
 TEST(Ema, FollowsTheWarmupFormula) {
-  torch::Tensor ema = torch::zeros({3}), p = torch::ones({3});
-  ema_update({{"p", ema}}, {{"p", p}}, 0.99, 0);  // d = min(0.99, 1/10) = 0.1
+  torch::Tensor ema = torch::zeros({3}).requires_grad_(true), p = torch::ones({3}).requires_grad_(true);
+  FlatParameters e({{"p", ema}}, false), q({{"p", p}}, false);
+  ema_update(e, q, 0.99, 0);  // d = min(0.99, 1/10) = 0.1
   EXPECT_NEAR(ema[0].item<float>(), 0.9f, 1e-6);
-  ema_update({{"p", ema}}, {{"p", p}}, 0.5, 1000);  // d = 0.5
+  ema_update(e, q, 0.5, 1000);  // d = 0.5
   EXPECT_NEAR(ema[0].item<float>(), 0.95f, 1e-6);
+  torch::Tensor other = torch::ones({4}).requires_grad_(true);
+  EXPECT_THROW(ema_update(e, FlatParameters({{"p", other}}, false), 0.5, 0), Error);
 }
 
 TEST(ClipGradNorm, ScalesToTheMaximum) {
-  torch::Tensor p = torch::zeros({2}).requires_grad_(true);
-  (p * torch::tensor({3.f, 4.f})).sum().backward();
-  EXPECT_NEAR(clip_grad_norm({{"p", p}}, 1.0), 5.0, 1e-6);
+  torch::Tensor p = torch::zeros({2}).requires_grad_(true), r = torch::zeros({1}).requires_grad_(true);
+  FlatParameters packed({{"p", p}, {"r", r}});
+  (p * torch::tensor({3.f, 4.f})).sum().backward();  // r takes no part: its gradient is zero
+  EXPECT_NEAR(clip_grad_norm(packed, 1.0).item<double>(), 5.0, 1e-6);
   EXPECT_NEAR(p.grad().norm().item<double>(), 1.0, 1e-5);
+  EXPECT_EQ(r.grad().item<float>(), 0.f);
+  // Below the maximum, nothing changes; 0 turns clipping off.
+  EXPECT_NEAR(clip_grad_norm(packed, 2.0).item<double>(), 1.0, 1e-5);
+  EXPECT_NEAR(p.grad().norm().item<double>(), 1.0, 1e-5);
+}
+
+// Packing keeps every value, shape and the module's own tensors (now views of one buffer);
+// backward accumulates into the packed gradients, and zero_grad clears them.
+TEST(FlatParameters, PackedTensorsAreTheModulesOwnAndBackwardFillsTheBuffer) {
+  torch::manual_seed(4);
+  torch::nn::Linear lin(3, 2);
+  const torch::Tensor w0 = lin->weight.detach().clone(), b0 = lin->bias.detach().clone();
+  FlatParameters packed(named_tensors(*lin));
+  ASSERT_EQ(packed.values().numel(), 8);
+  EXPECT_TRUE(torch::equal(lin->weight.detach(), w0));
+  EXPECT_TRUE(torch::equal(lin->bias.detach(), b0));
+  EXPECT_EQ(lin->weight.data_ptr(), packed.values().data_ptr());  // the module's parameter is the buffer
+  const torch::Tensor x = torch::randn({5, 3});
+  for (int i = 0; i < 2; ++i) lin->forward(x).sum().backward();  // accumulates: twice the gradient
+  EXPECT_TRUE(torch::allclose(lin->bias.grad(), torch::full({2}, 10.f)));
+  EXPECT_TRUE(torch::allclose(packed.grads().narrow(0, 6, 2), torch::full({2}, 10.f)));
+  packed.zero_grad();
+  EXPECT_EQ(packed.grads().abs().sum().item<float>(), 0.f);
+  lin->forward(x).sum().backward();
+  EXPECT_TRUE(torch::allclose(lin->bias.grad(), torch::full({2}, 5.f)));
+  const NamedTensors m = packed.views_of(torch::arange(8, torch::kFloat), "m/");
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].first, "m/weight");
+  EXPECT_EQ(m[1].second[1].item<float>(), 7.f);
 }
 
 // ------------------------------------------------------------------ scheduling

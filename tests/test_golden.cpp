@@ -8,7 +8,7 @@
 // recorded on; elsewhere the test is skipped and says how to record them there, with the
 // binary of the commit to compare against:
 //   DFB_GOLDEN_WRITE=<case> [DFB_GOLDEN_CLI=path/to/dfbench] build/dfbench_tests --gtest_filter='Golden*'
-// "tiny" was recorded before the code was re-laid out into layers.
+// The records were made on an Intel Xeon without AMX; elsewhere the test skips.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -46,10 +46,24 @@ std::string cpuinfo_field(const std::string& key) {
   return "?";
 }
 
+// The instruction sets oneDNN and LibTorch choose kernels by (one CPU model may show different
+// ones under different hypervisors: AMX, for one).
+std::string kernel_isa() {
+  std::istringstream flags(" " + cpuinfo_field("flags") + " ");
+  std::vector<std::string> have;
+  for (std::string f; flags >> f;)
+    for (const char* k : {"avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_int8"})
+      if (f == k) have.push_back(f);
+  std::sort(have.begin(), have.end());
+  std::string out;
+  for (const std::string& f : have) out += (out.empty() ? "" : " ") + f;
+  return out.empty() ? "none" : out;
+}
+
 // What the floating-point results depend on besides the code.
 std::string machine_kind() {
   return cpuinfo_field("vendor_id") + " family " + cpuinfo_field("cpu family") + " model " + cpuinfo_field("model") +
-         ", LibTorch " + torch_version_string();
+         " (" + kernel_isa() + "), LibTorch " + torch_version_string();
 }
 
 // Drops the keys whose values change from run to run (recursively).

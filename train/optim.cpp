@@ -8,11 +8,10 @@
 
 namespace dfb {
 
-AdamW::AdamW(NamedTensors params, AdamWOptions options) : params_(std::move(params)), o_(options) {
-  for (const auto& p : params_) {
-    m_.push_back(torch::zeros_like(p.second));
-    v_.push_back(torch::zeros_like(p.second));
-  }
+AdamW::AdamW(FlatParameters& params, AdamWOptions options) : params_(params), o_(options) {
+  if (!params_.grads().defined()) throw Error("AdamW: the parameters were packed without gradients");
+  m_ = torch::zeros_like(params_.values());
+  v_ = torch::zeros_like(params_.values());
 }
 
 void AdamW::step(double lr) {
@@ -20,28 +19,23 @@ void AdamW::step(double lr) {
   ++steps_;
   const double bc1 = 1 - std::pow(o_.beta1, static_cast<double>(steps_));
   const double bc2 = 1 - std::pow(o_.beta2, static_cast<double>(steps_));
-  for (size_t i = 0; i < params_.size(); ++i) {
-    torch::Tensor& p = params_[i].second;
-    if (!p.grad().defined()) continue;
-    const torch::Tensor& g = p.grad();
-    m_[i].mul_(o_.beta1).add_(g, 1 - o_.beta1);
-    v_[i].mul_(o_.beta2).addcmul_(g, g, 1 - o_.beta2);
-    if (o_.weight_decay > 0) p.mul_(1 - lr * o_.weight_decay);
-    torch::Tensor denom = (v_[i] / bc2).sqrt_().add_(o_.eps);
-    p.addcdiv_(m_[i], denom, -lr / bc1);
-  }
+  const torch::Tensor& p = params_.values();
+  const torch::Tensor& g = params_.grads();
+  m_.mul_(o_.beta1).add_(g, 1 - o_.beta1);
+  v_.mul_(o_.beta2).addcmul_(g, g, 1 - o_.beta2);
+  if (o_.weight_decay > 0) p.mul_(1 - lr * o_.weight_decay);
+  torch::Tensor denom = (v_ / bc2).sqrt_().add_(o_.eps);
+  p.addcdiv_(m_, denom, -lr / bc1);
 }
 
-void AdamW::zero_grad() {
-  for (auto& p : params_)
-    if (p.second.grad().defined()) p.second.mutable_grad() = torch::Tensor();
-}
+void AdamW::zero_grad() { params_.zero_grad(); }
 
 NamedTensors AdamW::state() const {
+  const NamedTensors m = params_.views_of(m_, "m/"), v = params_.views_of(v_, "v/");
   NamedTensors out;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    out.emplace_back("m/" + params_[i].first, m_[i]);
-    out.emplace_back("v/" + params_[i].first, v_[i]);
+  for (size_t i = 0; i < m.size(); ++i) {
+    out.push_back(m[i]);
+    out.push_back(v[i]);
   }
   return out;
 }
@@ -52,25 +46,19 @@ void AdamW::load_state(const std::map<std::string, torch::Tensor>& state, int64_
   steps_ = steps;
 }
 
-void ema_update(const NamedTensors& ema, const NamedTensors& params, double decay, int64_t step) {
+void ema_update(const FlatParameters& ema, const FlatParameters& params, double decay, int64_t step) {
+  ema.check_same_layout(params, "ema_update");
   torch::NoGradGuard no_grad;
   const double d = std::min(decay, (1.0 + static_cast<double>(step)) / (10.0 + static_cast<double>(step)));
-  for (size_t i = 0; i < ema.size(); ++i) ema[i].second.mul_(d).add_(params[i].second.detach(), 1 - d);
+  ema.values().mul_(d).add_(params.values(), 1 - d);
 }
 
-double clip_grad_norm(const NamedTensors& params, double max_norm) {
+torch::Tensor clip_grad_norm(const FlatParameters& params, double max_norm) {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> norms;
-  for (const auto& p : params)
-    if (p.second.grad().defined()) norms.push_back(p.second.grad().pow(2).sum());
-  if (norms.empty()) return 0;
-  const double total = std::sqrt(torch::stack(norms).sum().item<double>());
-  if (max_norm > 0 && total > max_norm) {
-    const double scale = max_norm / (total + 1e-6);
-    for (const auto& p : params)
-      if (p.second.grad().defined()) p.second.grad().mul_(scale);
-  }
-  return total;
+  const torch::Tensor& g = params.grads();
+  torch::Tensor norm = g.pow(2).sum().sqrt();
+  if (max_norm > 0) g.mul_((max_norm / (norm + 1e-6)).clamp_max(1.0));
+  return norm;
 }
 
 void load_named(const NamedTensors& target, const std::map<std::string, torch::Tensor>& source,

@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "tensor/precision.h"
+
 namespace dfb {
 
 struct TrainConfig {
@@ -19,6 +21,7 @@ struct TrainConfig {
   int64_t checkpoint_every = 100;
   int64_t log_every = 10;
   int64_t keep_checkpoints = 2;
+  Precision precision = Precision::kFp32;  // of the forward and backward (weights, AdamW, EMA, loss: fp32)
 };
 
 // The learning rate of step `step` (0-based): linear warmup, then cosine decay to lr · min_lr_ratio.

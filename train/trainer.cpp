@@ -85,11 +85,12 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
   model->to(device);
   ema->to(device);
   NamedTensors params = named_tensors(*model), ema_params = named_tensors(*ema);
+  FlatParameters flat(params), ema_flat(ema_params, /*grads=*/false);
   {
     torch::NoGradGuard g;
-    for (size_t i = 0; i < params.size(); ++i) ema_params[i].second.copy_(params[i].second);
+    ema_flat.values().copy_(flat.values());
   }
-  AdamW adam(named_tensors(*model), AdamWOptions{tc.beta1, tc.beta2, 1e-8, tc.weight_decay});
+  AdamW adam(flat, AdamWOptions{tc.beta1, tc.beta2, 1e-8, tc.weight_decay});
 
   int64_t step = 0;
   TrainSummary summary;
@@ -119,10 +120,10 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
   if (!options.quiet) {
     int64_t count = 0;
     for (const auto& p : model->parameters()) count += p.numel();
-    std::fprintf(stderr, "train %s: %s %s, %lld parameters, %lld steps of %lld clips x %lld frames, %s, %d threads%s\n",
+    std::fprintf(stderr, "train %s: %s %s, %lld parameters, %lld steps of %lld clips x %lld frames, %s %s, %d threads%s\n",
                  in.name.c_str(), method.name().c_str(), in.backbone_name.c_str(),
                  static_cast<long long>(count), static_cast<long long>(tc.steps), static_cast<long long>(tc.batch),
-                 static_cast<long long>(tc.frames), in.device.c_str(), at::get_num_threads(),
+                 static_cast<long long>(tc.frames), in.device.c_str(), precision_name(tc.precision), at::get_num_threads(),
                  step > 0 ? (", resuming at step " + std::to_string(step)).c_str() : "");
   }
   Progress progress("train " + in.name, tc.steps, step);
@@ -152,7 +153,7 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
     draw_windows(source->count, source->length, tc.batch, tc.frames, gen);  // `gen` continues past the reader's draws
     std::vector<uint8_t> bytes = data.take(step);
     torch::Tensor x0 = frames_to_tensor(bytes.data(), tc.batch, tc.frames, source->height, source->width, source->channels).to(device);
-    torch::Tensor loss = training_loss(*model, method, diffusion, x0, gen);
+    torch::Tensor loss = training_loss(*model, method, diffusion, x0, gen, tc.precision);
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value))
       throw Error("training diverged: the loss is " + std::to_string(loss_value) + " at step " + std::to_string(step) +
@@ -160,10 +161,10 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
                   " — lower train.lr or raise train.warmup");
     adam.zero_grad();
     loss.backward();
-    const double grad_norm = clip_grad_norm(params, tc.grad_clip);
+    const torch::Tensor grad_norm = clip_grad_norm(flat, tc.grad_clip);
     const double lr = learning_rate(tc, step);
     adam.step(lr);
-    ema_update(ema_params, params, tc.ema_decay, step);
+    ema_update(ema_flat, flat, tc.ema_decay, step);
 
     interval_loss += loss_value;
     ++interval_n;
@@ -172,7 +173,7 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - interval_start).count();
       summary.last_loss = interval_loss / interval_n;
-      log << nlohmann::json{{"step", done}, {"loss", summary.last_loss}, {"lr", lr}, {"grad_norm", grad_norm},
+      log << nlohmann::json{{"step", done}, {"loss", summary.last_loss}, {"lr", lr}, {"grad_norm", grad_norm.item<double>()},
                             {"steps_per_second", interval_n / std::max(secs, 1e-9)}}
                  .dump()
           << "\n";

@@ -2,16 +2,23 @@
 
 #include <torch/torch.h>
 
+#include "tensor/compat.h"
+
 namespace dfb {
 
 torch::Tensor training_loss(BackboneImpl& model, const Method& method, const Diffusion& diffusion,
-                            const torch::Tensor& x0, at::Generator& gen) {
+                            const torch::Tensor& x0, at::Generator& gen, Precision precision) {
   const torch::Device device = x0.device();
   TrainLevels tl = method.training_levels(x0.size(0), x0.size(1), diffusion.num_levels(), gen);
   torch::Tensor eps = diffusion.noise_like(x0, gen);
   torch::Tensor levels = tl.levels.to(device);
   torch::Tensor xt = diffusion.q_sample(x0, levels, eps);
-  torch::Tensor pred = model.forward(xt, levels.to(torch::kFloat32) / static_cast<double>(diffusion.num_levels()));
+  torch::Tensor pred;
+  {
+    Autocast autocast(device, precision);
+    pred = model.forward(xt, levels.to(torch::kFloat32) / static_cast<double>(diffusion.num_levels()));
+  }
+  pred = pred.to(torch::kFloat32);
   return diffusion.loss(pred, diffusion.target(x0, eps, levels), levels, tl.loss_mask.to(device));
 }
 

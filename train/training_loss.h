@@ -7,11 +7,13 @@
 #include "backbones/backbone.h"
 #include "diffusion/diffusion.h"
 #include "rollout/method.h"
+#include "tensor/precision.h"
 
 namespace dfb {
 
 // x0: clean frames [B, T, C, H, W] in [-1, 1] on the model's device. Every random draw comes from `gen`.
+// `precision`: of the backbone's forward (and so its backward); the loss is always fp32.
 torch::Tensor training_loss(BackboneImpl& model, const Method& method, const Diffusion& diffusion,
-                            const torch::Tensor& x0, at::Generator& gen);
+                            const torch::Tensor& x0, at::Generator& gen, Precision precision = Precision::kFp32);
 
 }  // namespace dfb

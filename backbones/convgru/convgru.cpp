@@ -9,6 +9,7 @@
 #include "base/json_reader.h"
 #include "base/registry.h"
 #include "backbones/unet_parts.h"
+#include "backbones/group_norm_silu.h"
 
 namespace dfb {
 namespace {
@@ -107,7 +108,7 @@ class ConvGru : public BackboneImpl {
     for (int64_t i = 0; i < t; ++i) {
       torch::Tensor u = unet(torch::cat({x.select(1, i), z}, 1), emb.select(1, i));
       z = gru_->forward(u, z);
-      out.push_back(head_(torch::silu(head_norm_(z))));
+      out.push_back(head_(group_norm_silu(z, head_norm_)));
     }
     return torch::stack(out, 1);
   }
@@ -141,7 +142,7 @@ class ConvGru : public BackboneImpl {
             h, torch::nn::functional::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(
                    torch::kNearest)));
     }
-    return unet_out_(torch::silu(unet_norm_(h)));
+    return unet_out_(group_norm_silu(h, unet_norm_));
   }
 
   static std::string block_name(const char* path, int64_t level, int64_t block) {

@@ -12,6 +12,7 @@
 #include "base/json_reader.h"
 #include "base/registry.h"
 #include "backbones/unet_parts.h"
+#include "backbones/group_norm_silu.h"
 
 namespace dfb {
 namespace {
@@ -38,7 +39,7 @@ struct TemporalAttentionImpl : torch::nn::Module {
                         HistoryMode mode = HistoryMode::kNone, KeyValues* history = nullptr) {
     const int64_t c = h.size(1), hh = h.size(2), ww = h.size(3);
     const int64_t first = mode == HistoryMode::kAfter ? history->k.size(2) : 0;
-    torch::Tensor x = norm(h).reshape({b, t, c, hh, ww}).permute({0, 3, 4, 1, 2}).reshape({b * hh * ww, t, c});
+    torch::Tensor x = group_norm(h, norm).reshape({b, t, c, hh, ww}).permute({0, 3, 4, 1, 2}).reshape({b * hh * ww, t, c});
     if (position.defined()) x = x + position.slice(0, first, first + t).unsqueeze(0);
     x = attn(x, causal, mode == HistoryMode::kAfter ? history : nullptr, mode == HistoryMode::kRecord ? history : nullptr);
     return h + x.reshape({b, hh, ww, t, c}).permute({0, 3, 4, 1, 2}).reshape({b * t, c, hh, ww});
@@ -184,7 +185,7 @@ class UNet3d : public BackboneImpl {
             h, torch::nn::functional::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(
                    torch::kNearest)));
     }
-    h = conv_out_(torch::silu(norm_out_(h)));
+    h = conv_out_(group_norm_silu(h, norm_out_));
     return h.reshape({b, t, c, hh, ww});
   }
 
