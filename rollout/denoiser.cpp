@@ -126,9 +126,11 @@ torch::Tensor Denoiser::step_after(const torch::Tensor& history, const torch::Te
       unguided = after_history(guide_input_, guide_levels);
     }
     ++calls_;
-    prediction = unguided.to(torch::kFloat32) + options.guidance * (prediction.to(torch::kFloat32) - unguided.to(torch::kFloat32));
+    prediction = prediction.to(torch::kFloat32);  // the mix in fp32, as the update
+    unguided = unguided.to(torch::kFloat32);
+    prediction = unguided + options.guidance * (prediction - unguided);
   }
-  prediction = prediction.to(torch::kFloat32);
+  prediction = prediction.to(torch::kFloat32);  // a no-op when it already is
   // Estimates for the frames that move come from their own (un-stabilized) input.
   Diffusion::Estimate est = diffusion_.estimate(input, prediction, input_levels);
   torch::Tensor moved = diffusion_.ddim_step(rest, est, rest_from, rest_to, options.eta, gen);
