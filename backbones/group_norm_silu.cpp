@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "backbones/group_norm_silu_cpu.h"
+
 namespace dfb {
 namespace {
 
@@ -20,11 +22,11 @@ torch::Tensor per_channel(const torch::Tensor& t, int64_t c) { return t.unsqueez
 Folded fold(const torch::Tensor& x, int64_t groups, double eps, const torch::Tensor& gamma, const torch::Tensor& beta,
             const torch::Tensor& s1, const torch::Tensor& t) {
   const int64_t n = x.size(0), c = x.size(1), d = c / groups;
-  const torch::Tensor xf = x.scalar_type() == torch::kFloat ? x : x.to(torch::kFloat);
   // Per channel first, mean and mean square (plain sums over H and W: LibTorch vectorizes them
   // across the channels of a channels-last tensor, where var_mean's Welford reduction is three
-  // times slower and linalg_vector_norm slower still), then per group: var = E[x²] − E[x]²
-  // (float32 sums are pairwise; the cancellation costs ~1e-7·mean²/var relative).
+  // times slower), then per group: var = E[x²] − E[x]² (float32 sums are pairwise; the
+  // cancellation costs ~1e-7·mean²/var relative).
+  const torch::Tensor xf = x.scalar_type() == torch::kFloat ? x : x.to(torch::kFloat);
   const torch::Tensor mean_c = xf.mean({2, 3}), sq_c = (xf * xf).mean({2, 3});  // [N, C]
   const torch::Tensor mean = mean_c.view({n, groups, d}).mean(2);                // [N, G]
   const torch::Tensor var = (sq_c.view({n, groups, d}).mean(2) - mean * mean).clamp_min(0);
@@ -52,27 +54,50 @@ class GroupNormSilu : public torch::autograd::Function<GroupNormSilu> {
     const bool has_scale = scale.numel() > 0, has_shift = shift.numel() > 0;  // empty: none
     const torch::Tensor s1 = has_scale ? scale.to(torch::kFloat) + 1 : torch::ones({n, c}, f32);
     const torch::Tensor t = has_shift ? shift.to(torch::kFloat) : torch::zeros({n, c}, f32);
-    Folded f = fold(x, groups, eps, gamma.to(torch::kFloat), beta.to(torch::kFloat), s1, t);
-    const torch::Tensor z = torch::addcmul(spread(f.b, x), x, spread(f.a, x));
-    ctx->save_for_backward({x, z, gamma, beta, s1, f.mean, f.rstd});
+    // On the CPU, the kernels of group_norm_silu_cpu.h (z recomputed in backward from x, a and
+    // b); elsewhere LibTorch's operators, z kept.
+    const bool fused = gn_cpu::supported(x);
+    Folded f;
+    torch::Tensor z, y;
+    if (fused) {
+      gn_cpu::Forward k = gn_cpu::forward(x, gamma, beta, s1, t, groups, eps, activation);
+      y = k.y;
+      f = Folded{k.a, k.b, k.mean, k.rstd};
+      z = torch::empty({0}, x.options());
+    } else {
+      f = fold(x, groups, eps, gamma.to(torch::kFloat), beta.to(torch::kFloat), s1, t);
+      z = torch::addcmul(spread(f.b, x), x, spread(f.a, x));
+      y = activation ? torch::silu(z) : z;
+    }
+    ctx->save_for_backward({x, z, gamma, beta, s1, f.mean, f.rstd, f.a, f.b});
+    ctx->saved_data["fused"] = fused;
     ctx->saved_data["groups"] = groups;
     ctx->saved_data["activation"] = activation;
     ctx->saved_data["scale"] = has_scale;
     ctx->saved_data["shift"] = has_shift;
     ctx->saved_data["scale_type"] = scale.scalar_type();
     ctx->saved_data["shift_type"] = shift.scalar_type();
-    return activation ? torch::silu(z) : z;
+    return y;
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     const auto saved = ctx->get_saved_variables();
     const torch::Tensor &x = saved[0], &z = saved[1], &gamma = saved[2], &beta = saved[3], &s1 = saved[4],
-                        &mean = saved[5], &rstd = saved[6];
+                        &mean = saved[5], &rstd = saved[6], &a = saved[7], &b = saved[8];
     const int64_t groups = ctx->saved_data["groups"].toInt();
     const int64_t n = x.size(0), c = x.size(1), d = c / groups, p = x.size(2) * x.size(3);
-    const torch::Tensor dz = ctx->saved_data["activation"].toBool() ? torch::silu_backward(grads[0], z) : grads[0];
-    const torch::Tensor s_dz = dz.sum({2, 3}, false, torch::kFloat);                     // Σ_p dz      [N, C]
-    const torch::Tensor s_dzx = (dz * x).sum({2, 3}, false, torch::kFloat);              // Σ_p dz·x    [N, C]
+    const bool fused = ctx->saved_data["fused"].toBool(), activation = ctx->saved_data["activation"].toBool();
+    if (fused) {
+      gn_cpu::Backward k = gn_cpu::backward(x, grads[0], gn_cpu::Forward{{}, a, b, mean, rstd}, gamma, beta, s1, activation);
+      torch::Tensor dscale, dshift;
+      if (ctx->saved_data["scale"].toBool()) dscale = k.dscale.to(ctx->saved_data["scale_type"].toScalarType());
+      if (ctx->saved_data["shift"].toBool()) dshift = k.dshift.to(ctx->saved_data["shift_type"].toScalarType());
+      return {k.dx, k.dgamma.to(gamma.scalar_type()), k.dbeta.to(beta.scalar_type()), dscale, dshift,
+              torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    }
+    const torch::Tensor dz = activation ? torch::silu_backward(grads[0], z) : grads[0];
+    const torch::Tensor s_dz = dz.sum({2, 3}, false, torch::kFloat);         // Σ_p dz      [N, C]
+    const torch::Tensor s_dzx = (dz * x).sum({2, 3}, false, torch::kFloat);  // Σ_p dz·x    [N, C]
     const torch::Tensor r = per_channel(rstd, d).reshape({n, c}), m = per_channel(mean, d).reshape({n, c});
     const torch::Tensor g = gamma.to(torch::kFloat), be = beta.to(torch::kFloat);
     const torch::Tensor s_dzu = r * (s_dzx - m * s_dz);                                   // Σ_p dz·u, u = (x − μ)·r

@@ -3,9 +3,12 @@
 // it takes eight passes over the activations forward and more backward, and on channels-last
 // tensors LibTorch 1.13's GroupNorm backward converts its gradients to the contiguous layout
 // and the convolution's backward back again (a tenth of a smoke training step in copies).
-// Here: the group statistics from two per-channel reductions, then one multiply-add and the
-// activation per element; backward from the saved input and pre-activation in five passes,
-// with gradients left in the input's layout. Works on any device and in fp32 or bf16 (statistics and sums in fp32).
+// Here, on the CPU (group_norm_silu_cpu.h): one pass for the channel moments, one for
+// z = a·x + b and the activation; backward one pass for the two channel sums and one for dx,
+// recomputing z from the saved input (z is not kept). Other devices: the same algebra from
+// LibTorch's operators (two reductions, a multiply-add and the activation forward; five passes
+// backward from the saved pre-activation). Gradients stay in the input's layout; fp32 or bf16
+// storage, statistics and sums in fp32 or wider.
 #pragma once
 #include <torch/nn/modules/normalization.h>
 #include <torch/types.h>

@@ -5,9 +5,11 @@
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 
 #include "backbones/group_norm_silu.h"
+#include "backbones/group_norm_silu_cpu.h"
 #include "tensor/checkpoint.h"
 #include "tensor/compat.h"
 #include "rollout/denoiser.h"
@@ -173,7 +175,15 @@ TEST(GroupNormSilu, EqualsTheComposedOperatorsForwardAndBackward) {
         EXPECT_TRUE(outs[0].is_contiguous(torch::MemoryFormat::ChannelsLast)) << label;
         EXPECT_TRUE(grads[0][0].is_contiguous(torch::MemoryFormat::ChannelsLast)) << label;
       }
-      // bf16 input (as autocast hands it over): statistics in fp32, output in bf16 and close.
+      // bf16 input (as autocast hands it over): statistics in fp32, output and gradient in bf16 and close.
+      {
+        torch::Tensor x16 = x0.to(torch::kBFloat16).requires_grad_(true);
+        torch::Tensor y = group_norm_silu(x16, norm, film ? s0 : torch::Tensor(), film ? t0 : torch::Tensor());
+        (y.to(torch::kFloat) * dy).sum().backward();
+        EXPECT_EQ(x16.grad().scalar_type(), torch::kBFloat16);
+        const double scale = grads[1][0].abs().max().item<double>();
+        EXPECT_LT(max_abs(x16.grad().to(torch::kFloat), grads[1][0]), 0.05 * scale) << label;
+      }
       torch::NoGradGuard g;
       torch::Tensor y16 = group_norm_silu(x0.to(torch::kBFloat16), norm, film ? s0 : torch::Tensor(), film ? t0 : torch::Tensor());
       EXPECT_EQ(y16.scalar_type(), torch::kBFloat16);
@@ -188,6 +198,80 @@ TEST(GroupNormSilu, EqualsTheComposedOperatorsForwardAndBackward) {
     (ya * ya.detach().sin()).sum().backward();
     (yb * yb.detach().sin()).sum().backward();
     EXPECT_LT(max_abs(xa.grad(), xb.grad()), 1e-4);
+  }
+}
+
+// The CPU kernels against closed forms in double precision: group statistics over more pixels
+// than one partial-sum block, silu over the whole float range (the polynomial exp and its clamp),
+// every gradient, NaN kept, bf16 rounded to nearest even from the fp32 result, both layouts.
+TEST(GroupNormSiluCpu, KernelsMatchTheirClosedForms) {
+  torch::manual_seed(6);
+  const int64_t n = 2, c = 16, groups = 4;
+  torch::nn::GroupNorm norm(torch::nn::GroupNormOptions(groups, c));
+  {
+    torch::NoGradGuard g;
+    norm->weight.copy_(torch::rand({c}) + 0.5);
+    norm->bias.copy_(torch::randn({c}) * 0.3);
+  }
+  torch::nn::GroupNorm norm_d(torch::nn::GroupNormOptions(groups, c));
+  norm_d->to(torch::kDouble);
+  {
+    torch::NoGradGuard g;
+    norm_d->weight.copy_(norm->weight);
+    norm_d->bias.copy_(norm->bias);
+  }
+  auto max_abs = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
+  };
+  for (bool channels_last : {false, true}) {
+    const auto format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+    const torch::Tensor x0 = (torch::randn({n, c, 17, 9}) * 3 + 40).contiguous(format);  // 153 pixels: 3 blocks
+    const torch::Tensor s0 = torch::randn({n, c}) * 0.4, t0 = torch::randn({n, c}) * 0.4, dy = torch::randn({n, c, 17, 9});
+    torch::Tensor y[2], grads[2][5];
+    for (int which = 0; which < 2; ++which) {  // 0: the kernels in fp32, 1: LibTorch's operators in double
+      const torch::ScalarType type = which == 0 ? torch::kFloat : torch::kDouble;
+      auto leaf = [type](const torch::Tensor& v) { return v.to(type).clone().requires_grad_(true); };
+      torch::Tensor x = leaf(x0), s = leaf(s0), t = leaf(t0);
+      torch::nn::GroupNorm& m = which == 0 ? norm : norm_d;
+      m->zero_grad();
+      y[which] = which == 0 ? group_norm_silu(x, m, s, t) : group_norm_silu_reference(x, m, s, t);
+      (y[which] * dy.to(type)).sum().backward();
+      grads[which][0] = x.grad();
+      grads[which][1] = s.grad();
+      grads[which][2] = t.grad();
+      grads[which][3] = m->weight.grad().clone();
+      grads[which][4] = m->bias.grad().clone();
+    }
+    EXPECT_LT(max_abs(y[0], y[1]), 2e-5);
+    for (int i = 0; i < 5; ++i) EXPECT_LT(max_abs(grads[0][i], grads[1][i]), 1e-4 * (1 + grads[1][i].abs().max().item<double>())) << i;
+    EXPECT_TRUE(y[0].is_contiguous(format));
+    EXPECT_TRUE(grads[0][0].is_contiguous(format));
+
+    // z across ±240, past the exp's clamp both ways: silu(z) to fp32's precision against the
+    // same z in double, where silu(z) is a normal float.
+    const torch::Tensor x = torch::randn({n, c, 17, 9}).contiguous(format);
+    const torch::Tensor gamma = torch::full({c}, 60.0f), beta = torch::zeros({c}), ones = torch::ones({n, c});
+    gn_cpu::Forward f = gn_cpu::forward(x, gamma, beta, ones, torch::zeros({n, c}), groups, 1e-5, true);
+    const torch::Tensor z = torch::addcmul(f.b.view({n, c, 1, 1}), x, f.a.view({n, c, 1, 1})).to(torch::kDouble);
+    const torch::Tensor want = z * torch::sigmoid(z), normal = want.abs() > 1e-30;
+    EXPECT_GT(z.max().item<double>(), 90);
+    EXPECT_LT(z.min().item<double>(), -90);
+    EXPECT_LT(((f.y.to(torch::kDouble) - want).abs() / want.abs()).masked_select(normal).max().item<double>(), 3e-5);
+    EXPECT_LT((f.y.to(torch::kDouble) - want).abs().masked_select(~normal).max().item<double>(), 1e-30);
+
+    // A NaN makes its group's statistics NaN, and they reach the output (the NaN-loss check sees it).
+    torch::Tensor xn = x.clone();
+    xn.index_put_({1, 3, 2, 2}, std::numeric_limits<float>::quiet_NaN());
+    const torch::Tensor yn = gn_cpu::forward(xn, gamma, beta, ones, torch::zeros({n, c}), groups, 1e-5, true).y;
+    EXPECT_TRUE(yn[1].slice(0, 0, 4).isnan().all().item<bool>());
+    EXPECT_FALSE(yn[0].isnan().any().item<bool>());
+
+    // bf16 storage: the fp32 result on the same (bf16) values, rounded to nearest even.
+    const torch::Tensor x16 = x0.to(torch::kBFloat16), s1 = s0 + 1;
+    const torch::Tensor y16 = gn_cpu::forward(x16, norm->weight, norm->bias, s1, t0, groups, 1e-5, true).y;
+    const torch::Tensor y32 = gn_cpu::forward(x16.to(torch::kFloat), norm->weight, norm->bias, s1, t0, groups, 1e-5, true).y;
+    EXPECT_EQ(y16.scalar_type(), torch::kBFloat16);
+    EXPECT_TRUE(torch::equal(y16, y32.to(torch::kBFloat16)));
   }
 }
 
