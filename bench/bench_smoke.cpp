@@ -7,6 +7,8 @@
 //                     backbone; full_sequence/replacement_only: without reconstruction guidance)
 //   BM_ConvgruRolloutMemory/L  peak memory of a convgru Diffusion Forcing rollout of L frames:
 //                     the state is carried, so only the output grows with L
+//   BM_GroupNormSilu/C/H/F  GroupNorm + FiLM + SiLU forward and backward on 96 frames of C channels
+//                     at H×H: dfbench's op (F=1) against LibTorch's operators composed (F=0)
 //   BM_PeakMatmul/N, BM_PeakConv  the attainable peak (GFLOP/s) of a large product and of a 3x3
 //                     convolution, for the roofline (docs/performance.md)
 // Every model benchmark reports GFLOP/s: the matrix and convolution work of one iteration,
@@ -28,6 +30,7 @@
 #include <string>
 #include <thread>
 
+#include "backbones/group_norm_silu.h"
 #include "tensor/compat.h"
 #include "tensor/op_profile.h"
 #include "tensor/checkpoint.h"
@@ -239,6 +242,36 @@ void BM_PeakConv(benchmark::State& state) {
   set_flop_rate(state, 2.0 * 64 * 64 * 32 * 32 * 64 * 9);
 }
 BENCHMARK(BM_PeakConv)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+
+// The residual blocks' GroupNorm + FiLM + SiLU, forward and backward, on a smoke training batch
+// (96 frames, channels-last, 8 groups) of C channels at H×H. Args: C, H, and 1 for dfbench's op
+// (backbones/group_norm_silu.h: on the CPU its single-pass kernels) or 0 for the same composed
+// from LibTorch's operators, as eager PyTorch computes it. Storage in DFB_PRECISION's type.
+void BM_GroupNormSilu(benchmark::State& state) {
+  const int64_t c = state.range(0), h = state.range(1), n = 96;
+  const bool fused = state.range(2) == 1;
+  const torch::ScalarType type = smoke().train.precision == Precision::kBf16 ? torch::kBFloat16 : torch::kFloat;
+  torch::manual_seed(0);
+  torch::nn::GroupNorm norm(torch::nn::GroupNormOptions(8, c));
+  const auto cl = torch::MemoryFormat::ChannelsLast;
+  const torch::Tensor x0 = torch::randn({n, c, h, h}).to(type).contiguous(cl);
+  const torch::Tensor dy = torch::randn({n, c, h, h}).to(type).contiguous(cl);
+  const torch::Tensor scale = torch::randn({n, c}).requires_grad_(true), shift = torch::randn({n, c}).requires_grad_(true);
+  for (auto _ : state) {
+    const torch::Tensor x = x0.detach().requires_grad_(true);
+    const torch::Tensor y = fused ? group_norm_silu(x, norm, scale, shift) : group_norm_silu_reference(x, norm, scale, shift);
+    y.backward(dy);
+    benchmark::DoNotOptimize(x.grad().data_ptr());
+  }
+  state.counters["Melements/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * x0.numel()) / 1e6, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_GroupNormSilu)
+    ->ArgsProduct({{16}, {32}, {1, 0}})
+    ->ArgsProduct({{32}, {16, 8}, {1, 0}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(1.0);
 
 // Args: frames generated per rollout (after 2 context frames; the window is full after 6),
 // history cache on (1) or off (0).
