@@ -251,6 +251,11 @@ void BM_GroupNormSilu(benchmark::State& state) {
   const int64_t c = state.range(0), h = state.range(1), n = 96;
   const bool fused = state.range(2) == 1;
   const torch::ScalarType type = smoke().train.precision == Precision::kBf16 ? torch::kBFloat16 : torch::kFloat;
+  if (!fused && type == torch::kBFloat16) {
+    // LibTorch 1.13's CPU GroupNorm takes no bf16 input with fp32 weights (group_norm_silu.h).
+    state.SkipWithError("LibTorch's composed GroupNorm takes no bf16 input on the CPU");
+    return;
+  }
   torch::manual_seed(0);
   torch::nn::GroupNorm norm(torch::nn::GroupNormOptions(8, c));
   const auto cl = torch::MemoryFormat::ChannelsLast;
