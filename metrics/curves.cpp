@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/rng.h"
+#include "metrics/comparison.h"
 
 namespace dfb {
 
@@ -122,12 +123,17 @@ Summary summarize(const std::vector<double>& curve, const Windows& w, double ban
     }
   const double denominator = static_cast<double>(n) * stt - st * st;
   s.slope_per_100 = n >= 2 && denominator > 0 ? 100.0 * (static_cast<double>(n) * stx - st * sx) / denominator : kNaN;
-  s.stable_horizon = kNaN;
+  std::vector<double> chunks = {s.within};
+  chunks.insert(chunks.end(), s.at.begin(), s.at.end());
+  s.vde = video_drift_error(chunks);
+  const std::vector<double> head(curve.begin(), curve.begin() + std::max<int64_t>(0, length));
+  s.stable_horizon = persistent_horizon(head, w.context, band_lo, band_hi);
+  s.first_exit = kNaN;
   if (band_lo <= band_hi) {
-    s.stable_horizon = static_cast<double>(length);
+    s.first_exit = static_cast<double>(length);
     for (int64_t t = w.context; t < length; ++t)
       if (std::isfinite(curve[t]) && (curve[t] < band_lo || curve[t] > band_hi)) {
-        s.stable_horizon = static_cast<double>(t);
+        s.first_exit = static_cast<double>(t);
         break;
       }
   }
@@ -166,8 +172,10 @@ MetricCurves summarize_resamples(const std::vector<std::vector<double>>& curves,
   out.within = collect([](const Summary& x) { return x.within; }, kind);
   out.delta_drift = collect([](const Summary& x) { return x.delta_drift; }, kind);
   out.slope_per_100 = collect([](const Summary& x) { return x.slope_per_100; }, kind);
-  // A frame index: its percentile interval, whatever the metric.
+  out.vde = collect([](const Summary& x) { return x.vde; }, kind);
+  // Frame indices: their percentile intervals, whatever the metric.
   out.stable_horizon = collect([](const Summary& x) { return x.stable_horizon; }, IntervalKind::kPercentile);
+  out.first_exit = collect([](const Summary& x) { return x.first_exit; }, IntervalKind::kPercentile);
   out.has_horizon = std::isfinite(s[0].stable_horizon);
   out.horizon_censored = out.has_horizon && s[0].stable_horizon >= static_cast<double>(std::min<int64_t>(w.length, length));
   out.k = s[0].k;
@@ -190,12 +198,15 @@ nlohmann::json to_json(const MetricCurves::Summaries& s) {
     ratio[std::to_string(s.k[i])] = to_json(s.ratio[i]);
   }
   nlohmann::json j = {{"within_t_train", to_json(s.within)}, {"at", at}, {"ratio", ratio},
-                      {"delta_drift", to_json(s.delta_drift)}, {"slope_per_100", to_json(s.slope_per_100)}};
+                      {"delta_drift", to_json(s.delta_drift)}, {"slope_per_100", to_json(s.slope_per_100)},
+                      {"vde", to_json(s.vde)}};
   if (s.has_horizon) {
     j["stable_horizon"] = to_json(s.stable_horizon);
     j["stable_horizon"]["never_left"] = s.horizon_censored;
+    j["first_exit"] = to_json(s.first_exit);
   } else {
     j["stable_horizon"] = nullptr;
+    j["first_exit"] = nullptr;
   }
   return j;
 }
@@ -220,6 +231,9 @@ MetricCurves::Summaries summaries_from_json(const nlohmann::json& j, const std::
   s.within = interval("within_t_train");
   s.delta_drift = interval("delta_drift");
   s.slope_per_100 = interval("slope_per_100");
+  const Interval none{std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN(),
+                      std::numeric_limits<double>::quiet_NaN()};
+  s.vde = j.contains("vde") ? interval_from_json(j["vde"], where + ".vde") : none;  // absent before schema 2
   if (j.contains("at") && j["at"].is_object()) {
     for (const auto& [k, v] : j["at"].items()) {
       int64_t multiple = 0;
@@ -244,6 +258,7 @@ MetricCurves::Summaries summaries_from_json(const nlohmann::json& j, const std::
     s.has_horizon = true;
     s.stable_horizon = interval_from_json(j["stable_horizon"], where + ".stable_horizon");
     s.horizon_censored = j["stable_horizon"].value("never_left", false);
+    s.first_exit = j.contains("first_exit") ? interval_from_json(j["first_exit"], where + ".first_exit") : none;
   }
   return s;
 }

@@ -65,9 +65,12 @@ struct Summary {
   std::vector<double> ratio;     // at / within
   double delta_drift = 0;        // |mean of the first 15% of generated frames − mean of the last 15%|
   double slope_per_100 = 0;      // least-squares slope over the generated frames, per 100 frames
-  double stable_horizon = 0;     // first generated t whose value leaves [band_lo, band_hi]; length if none
+  double vde = 0;                // Video Drift Error over the chunks within, at[0], at[1], ... (comparison.h)
+  double stable_horizon = 0;     // persistent: first generated t after which the smoothed curve stays outside
+                                 // [band_lo, band_hi] for 8 frames (comparison.h); length if never
+  double first_exit = 0;         // literal: first generated t whose value leaves the band (noisy); length if none
 };
-// `band_lo > band_hi` (no band) leaves stable_horizon NaN.
+// `band_lo > band_hi` (no band) leaves stable_horizon and first_exit NaN.
 Summary summarize(const std::vector<double>& curve, const Windows& w, double band_lo, double band_hi);
 
 // The band real data spans: [min over t of min(value, lo), max over t of max(value, hi)] of the
@@ -78,7 +81,7 @@ std::pair<double, double> real_band(const std::vector<Interval>& truth_curve, in
 struct MetricCurves {
   std::vector<Interval> curve;   // per t
   struct Summaries {
-    Interval within, delta_drift, slope_per_100, stable_horizon;
+    Interval within, delta_drift, slope_per_100, vde, stable_horizon, first_exit;
     std::vector<int64_t> k;
     std::vector<Interval> at, ratio;
     bool horizon_censored = false;  // the metric never left the band (stable_horizon = length)

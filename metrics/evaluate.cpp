@@ -22,6 +22,7 @@
 #include "tensor/environment.h"
 #include "base/suggest.h"
 #include "formats/dataset_file.h"
+#include "metrics/comparison.h"
 #include "metrics/frame_values.h"
 #include "metrics/frechet.h"
 #include "formats/rollout_file.h"
@@ -314,6 +315,10 @@ Evaluation evaluate_rollouts(const EvaluateOptions& o) {
   std::map<std::string, std::map<std::string, MetricCurves>> results;  // metric -> set -> curves
   std::map<std::string, std::pair<double, double>> bands;
   std::map<std::string, int64_t> seeds_of;  // set -> rollout files pooled (seeds)
+  std::map<std::string, std::string> better_of;
+  for (const MetricInfo& info : metric_catalogue()) better_of[info.name] = info.better;
+  // metric -> per method its per-rollout values, for the pairwise comparisons (metrics with a direction)
+  std::map<std::string, std::vector<MethodScores>> scores;
   Progress progress("evaluate", static_cast<int64_t>(sets.size()), 0, o.quiet ? 1e9 : 10.0);
   for (size_t s = 0; s < sets.size(); ++s) {
     const std::string& name = sets[s];
@@ -345,7 +350,11 @@ Evaluation evaluate_rollouts(const EvaluateOptions& o) {
     FrameValueRequest r = request;
     if (is_truth)
       for (const char* n : {"ssim", "psnr", "mse"}) r.metrics.erase(n);
-    for (auto& [metric, table] : frame_values(video, against, context, r)) curves[metric] = mean_curves(table, set_picks);
+    for (auto& [metric, table] : frame_values(video, against, context, r)) {
+      curves[metric] = mean_curves(table, set_picks);
+      if (!is_truth && (better_of[metric] == "higher" || better_of[metric] == "lower"))
+        scores[metric].push_back({name, groups, std::move(table)});
+    }
     for (const FrechetMetric& m : frechet)
       frechet_curves(m, video, set_pick_tensor, context, w, (is_truth ? head.path + " /truth" : name), curves);
     for (auto& [metric, c] : curves) {
@@ -364,7 +373,7 @@ Evaluation evaluate_rollouts(const EvaluateOptions& o) {
   nlohmann::json& j = ev.metrics;
   std::vector<std::string> samples = o.samples;
   j = {{"format", "dfbench metrics"},
-       {"schema_version", 1},
+       {"schema_version", 2},
        {"inputs",
         {{"samples", samples},
          {"real", o.real.empty() ? nlohmann::json("the truth frames of the rollout files") : nlohmann::json(o.real)},
@@ -408,6 +417,11 @@ Evaluation evaluate_rollouts(const EvaluateOptions& o) {
     j["metrics"][info.name] = mj;
   }
   ev.curves_csv = curves_csv_text(rows);
+  // P(A better than B), means and IQMs per window, seeds kept as strata (docs/metrics.md).
+  j["comparisons"] = nlohmann::json::object();
+  for (const auto& [metric, methods] : scores)
+    if (methods.size() >= 1)
+      j["comparisons"][metric] = compare_methods(methods, B, windows, better_of[metric] == "higher", o.bootstrap);
   j["skipped"] = nlohmann::json::array();
   for (const auto& [name, why] : unavailable)
     if (!want.count(name)) j["skipped"].push_back({{"metric", name}, {"reason", why}});

@@ -5,15 +5,19 @@
 #include <set>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "base/error.h"
 #include "base/files.h"
 #include "formats/curves_file.h"
 #include "formats/rollout_file.h"
+#include "reports/gate.h"
 #include "reports/media.h"
+#include "reports/pairwise_table.h"
 #include "reports/plots.h"
 #include "reports/report_data.h"
 #include "reports/summary_table.h"
+#include "reports/text.h"
 
 namespace dfb {
 
@@ -31,11 +35,7 @@ std::string find_samples(const ReportRun& run, const std::string& path) {
   throw Error(run.dir + "/metrics.json names " + path + ", which is missing");
 }
 
-std::string escape(const std::string& s) {
-  std::string o;
-  for (char c : s) o += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : std::string(1, c);
-  return o;
-}
+std::string escape(const std::string& s) { return escape_html(s); }
 
 // Checks the page itself once loaded: every image decoded, every video playable, no script
 // error. scripts/check_report.sh reads the verdict from <body data-check="...">.
@@ -71,6 +71,8 @@ table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.92em; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.7em; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 td.best { font-weight: bold; background: #e8f4ea; } tr.truth td { color: #666; font-style: italic; }
+.pairwise caption { caption-side: top; text-align: left; padding-bottom: 0.4em; color: #444; }
+.pairwise td.win { background: #e6f2ea; } .pairwise td.loss { background: #f8e8e8; }
 .strips td { text-align: left; } .strips img { image-rendering: pixelated; }
 pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.85em; }
 )CSS";
@@ -116,16 +118,62 @@ std::string build_report(const ReportOptions& o) {
   std::string html = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>dfbench report: " +
                      escape(d.runs.front().name) + "</title><style>" + kStyle + "</style><script>" + kCheckScript +
                      "</script></head><body>\n";
-  std::string md, tex;
+  std::string md, tex = "% dfbench tables; needs \\usepackage{booktabs} (and amsmath for \\text)\n";
   std::string names;
   for (const ReportRun& r : d.runs) names += (names.empty() ? "" : ", ") + r.name;
-  const std::string head = headline(d);
+  // Lead with the verdict the pairwise statistics support; the ranking by means follows it.
+  const std::string vmetric = verdict_metric(d);
+  const std::string vwindow = vmetric.empty() ? "" : largest_window(d, vmetric);
+  const auto gate = fair_opponent_gate(d);
+  const std::set<std::string> below = undertrained(gate);
+  const std::optional<PairwiseTable> verdict =
+      vmetric.empty() ? std::nullopt : pairwise_table(d, vmetric, vwindow, below);
+  const std::string gated = gate_sentence(gate);
+  const std::string head = (verdict && verdict->methods.size() >= 2 ? verdict_sentence(*verdict) : headline(d, below)) +
+                           (gated.empty() ? "" : " " + gated);
   html += "<h1>dfbench: " + escape(names) + "</h1><p class=\"sub\">" + std::to_string(d.sets.size()) +
           " video sets, rollouts of " + std::to_string(d.length) + " frames from " + std::to_string(d.context) +
           " context frames, T_train = " + std::to_string(d.t_train) + "; 95% bootstrap intervals over rollouts</p>\n";
   html += "<p class=\"headline\">" + escape(head) + "</p>\n";
   md += "# dfbench report: " + names + "\n\n" + head + "\n\n";
+  if (verdict && verdict->methods.size() >= 2) {
+    const std::string ranking = headline(d, below);
+    html += "<h2>Verdict</h2>\n" + pairwise_html(*verdict) + "<p>" + escape(ranking) + "</p>\n";
+    md += "## Verdict\n\n" + pairwise_markdown(*verdict) + "\n" + ranking + "\n\n";
+    tex += pairwise_latex(*verdict) + "\n";
+    std::string others;
+    std::vector<std::string> windows;  // in the order metrics.json lists them: within, 2, 3, ...
+    for (const PairComparison& c : d.comparisons.at(vmetric).pairs)
+      if (std::find(windows.begin(), windows.end(), c.window) == windows.end()) windows.push_back(c.window);
+    for (const std::string& window : windows) {
+      if (window == vwindow) continue;
+      if (const auto t = pairwise_table(d, vmetric, window, below)) {
+        others += pairwise_html(*t);
+        md += pairwise_markdown(*t) + "\n";
+      }
+    }
+    if (!others.empty()) html += "<details><summary>The other windows</summary>\n" + others + "</details>\n";
+  }
 
+  if (!gate.empty()) {
+    const GateResult& any = gate.begin()->second;
+    const bool oracle = any.metric == "oracle_valid";
+    const GateOptions rules;
+    const std::string rule = oracle ? "oracle_valid within T_train at least " + format_number(rules.oracle_share) + " × the truth's"
+                                    : "fd_self within T_train at most " + format_number(rules.fd_factor) + " × the truth's";
+    html += "<h2>Fair-opponent gate</h2><p>A method is ranked only when its quality within the training length "
+            "reaches the gate (" + escape(rule) + "); below it, it is reported as undertrained.</p>\n"
+            "<table><tr><th>method</th><th>" + escape(any.metric) + " within T_train</th><th>gate</th><th></th></tr>\n";
+    md += "## Fair-opponent gate (" + rule + ")\n\n| method | " + any.metric + " within T_train | gate | |\n| --- | --- | --- | --- |\n";
+    for (const auto& [label, g] : gate) {
+      const std::string status = g.pass ? "passes" : "undertrained";
+      html += "<tr><td>" + escape(label) + "</td><td>" + format_number(g.value) + "</td><td>" + format_number(g.threshold) +
+              "</td><td>" + status + "</td></tr>\n";
+      md += "| `" + label + "` | " + format_number(g.value) + " | " + format_number(g.threshold) + " | " + status + " |\n";
+    }
+    html += "</table>\n";
+    md += "\n";
+  }
   html += "<h2>Quality over the frame index</h2><div class=\"plots\">\n";
   md += "## Quality over the frame index\n\n";
   for (const std::string& m : key_metrics(d)) {
@@ -138,7 +186,6 @@ std::string build_report(const ReportOptions& o) {
           "ΔDrift (first vs last 15% of the generated frames) and the stable horizon (first frame outside the band "
           "the real data spans). Best per column in bold; the truth is the reference.</p>\n";
   md += "\n## Summary (best per column in bold)\n\n";
-  tex += "% dfbench summary tables; needs \\usepackage{booktabs}\n";
   for (const std::string& m : key_metrics(d)) {
     const SummaryTable t = summary_table(d, m);
     const std::string what = d.metric_info.at(m).value("what", "");

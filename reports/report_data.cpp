@@ -2,12 +2,71 @@
 #include "reports/report_data.h"
 
 #include <filesystem>
+#include <limits>
+#include <utility>
 
 #include "base/error.h"
 #include "base/files.h"
 #include "formats/curves_file.h"
 
 namespace dfb {
+
+namespace {
+
+double number_or_nan(const nlohmann::json& v, const std::string& where) {
+  if (v.is_null()) return std::numeric_limits<double>::quiet_NaN();
+  if (!v.is_number()) throw Error(where + ": expected a number or null");
+  return v.get<double>();
+}
+
+const nlohmann::json& member(const nlohmann::json& j, const char* key, const std::string& where) {
+  if (!j.is_object() || !j.contains(key)) throw Error(where + ": " + key + " is missing");
+  return j[key];
+}
+
+// One run's comparisons.<metric> into `out`, labels through set_label.
+void read_comparison(const nlohmann::json& j, const ReportRun& run, size_t runs, const std::string& where,
+                     MetricComparison& out) {
+  const nlohmann::json& higher = member(j, "higher_is_better", where);
+  if (!higher.is_boolean()) throw Error(where + ".higher_is_better: expected true or false");
+  out.higher_is_better = higher.get<bool>();
+  const nlohmann::json& pairs = member(j, "pairs", where);
+  if (!pairs.is_array()) throw Error(where + ".pairs: expected an array");
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const std::string at = where + ".pairs[" + std::to_string(i) + "]";
+    PairComparison c;
+    for (auto [key, field] : {std::pair<const char*, std::string*>{"a", &c.a}, {"b", &c.b}, {"window", &c.window}}) {
+      const nlohmann::json& v = member(pairs[i], key, at);
+      if (!v.is_string()) throw Error(at + "." + key + ": expected a string");
+      *field = v.get<std::string>();
+    }
+    c.a = set_label(run, c.a, runs), c.b = set_label(run, c.b, runs);
+    c.p = interval_from_json(member(pairs[i], "p", at), at + ".p");
+    const nlohmann::json& v = member(pairs[i], "verdict", at);
+    if (!v.is_string() || (v != "a" && v != "b" && v != "none"))
+      throw Error(at + ".verdict: expected \"a\", \"b\" or \"none\"");
+    c.verdict = v == "a" ? 1 : v == "b" ? -1 : 0;
+    out.pairs.push_back(c);
+  }
+  const nlohmann::json& methods = member(j, "methods", where);
+  if (!methods.is_object()) throw Error(where + ".methods: expected an object");
+  for (auto& [method, windows] : methods.items()) {
+    if (!windows.is_object()) throw Error(where + ".methods." + method + ": expected an object");
+    for (auto& [window, w] : windows.items()) {
+      const std::string at = where + ".methods." + method + "." + window;
+      WindowStats s;
+      s.mean = interval_from_json(member(w, "mean", at), at + ".mean");
+      s.iqm = interval_from_json(member(w, "iqm", at), at + ".iqm");
+      const nlohmann::json& seeds = member(w, "per_seed", at);
+      if (!seeds.is_array()) throw Error(at + ".per_seed: expected an array");
+      for (const auto& x : seeds) s.per_seed.push_back(number_or_nan(x, at + ".per_seed"));
+      s.seed_sd = number_or_nan(member(w, "seed_sd", at), at + ".seed_sd");
+      out.stats[set_label(run, method, runs)][window] = s;
+    }
+  }
+}
+
+}  // namespace
 
 std::string set_label(const ReportRun& run, const std::string& set, size_t runs) {
   return runs > 1 ? run.name + "/" + set : set;
@@ -55,6 +114,12 @@ ReportData read_report_data(const std::vector<std::string>& run_dirs) {
       for (auto& [set, summary] : info["methods"].items())
         d.summaries[metric][set_label(run, set, n)] =
             summaries_from_json(summary, run.dir + "/metrics.json: metrics." + metric + ".methods." + set);
+    }
+    if (run.metrics.contains("comparisons")) {
+      const nlohmann::json& c = run.metrics["comparisons"];
+      if (!c.is_object()) throw Error(run.dir + "/metrics.json: comparisons: expected an object");
+      for (auto& [metric, cj] : c.items())
+        read_comparison(cj, run, n, run.dir + "/metrics.json: comparisons." + metric, d.comparisons[metric]);
     }
     for (const CurveRow& r : read_curves_csv(run.dir + "/curves.csv"))
       d.curves[{set_label(run, r.method, n), r.metric}].push_back({r.t, r.mean, r.lo, r.hi});

@@ -17,6 +17,23 @@ struct CurvePoint {
   double mean = 0, lo = 0, hi = 0;
 };
 
+// metrics.json "comparisons.<metric>", read typed (docs/metrics.md "Comparing methods").
+struct PairComparison {
+  std::string a, b, window;  // set labels; window "within" or a multiple "2", "4", ...
+  Interval p;                // P(a better than b) with its stratified bootstrap interval
+  int verdict = 0;           // +1 a, −1 b, 0 no detectable difference
+};
+struct WindowStats {
+  Interval mean, iqm;
+  std::vector<double> per_seed;  // each seed's mean (NaN where undefined)
+  double seed_sd = 0;            // their standard deviation (NaN with one seed)
+};
+struct MetricComparison {
+  bool higher_is_better = true;
+  std::vector<PairComparison> pairs;
+  std::map<std::string, std::map<std::string, WindowStats>> stats;  // set label → window → stats
+};
+
 struct ReportRun {
   std::string dir, name;            // the run folder and its name (its basename)
   nlohmann::json metrics;           // metrics.json
@@ -34,6 +51,8 @@ struct ReportData {
   // metric → set label → that set's summaries (metrics.json's methods.<m>, read typed)
   std::map<std::string, std::map<std::string, MetricCurves::Summaries>> summaries;
   std::map<std::string, nlohmann::json> metric_info;  // metric → version, better, unit, what
+  // metric → its pairwise comparisons (within each run; absent in metrics.json before schema 2)
+  std::map<std::string, MetricComparison> comparisons;
 };
 
 // Reads RUN/metrics.json and RUN/curves.csv of each run; throws dfb::Error naming the file

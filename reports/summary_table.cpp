@@ -1,6 +1,8 @@
 // Summary tables and the headline (see summary_table.h).
 #include "reports/summary_table.h"
 
+#include "reports/text.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -13,20 +15,8 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 const int64_t kMultiples[] = {2, 4, 8};
 
-std::string fmt(double x) {
-  if (!std::isfinite(x)) return "–";
-  char b[32];
-  const double a = std::fabs(x);
-  std::snprintf(b, sizeof b, a >= 100 ? "%.0f" : a >= 10 ? "%.1f" : a >= 0.1 ? "%.2f" : "%.3g", x);
-  return b;
-}
-
-std::string interval(const Interval& v) {
-  if (!std::isfinite(v.mean)) return "–";
-  std::string s = fmt(v.mean);
-  if (std::isfinite(v.lo) && std::isfinite(v.hi)) s += " [" + fmt(v.lo) + ", " + fmt(v.hi) + "]";
-  return s;
-}
+std::string fmt(double x) { return format_number(x); }
+std::string interval(const Interval& v) { return format_interval(v); }
 
 // The summary at k × the training length (nullptr when the rollouts are shorter).
 const Interval* at_multiple(const MetricCurves::Summaries& s, int64_t k) {
@@ -37,18 +27,6 @@ const Interval* at_multiple(const MetricCurves::Summaries& s, int64_t k) {
 
 bool is_truth(const std::string& set) {
   return set == "truth" || (set.size() > 6 && set.compare(set.size() - 6, 6, "/truth") == 0);
-}
-
-std::string escape_html(const std::string& s) {
-  std::string o;
-  for (char c : s) o += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : std::string(1, c);
-  return o;
-}
-
-std::string escape_latex(const std::string& s) {
-  std::string o;
-  for (char c : s) o += c == '_' ? "\\_" : c == '%' ? "\\%" : c == '&' ? "\\&" : c == '#' ? "\\#" : std::string(1, c);
-  return o;
 }
 
 // The value of column c of a summary (what the best is judged on).
@@ -178,7 +156,7 @@ std::string table_latex(const SummaryTable& t) {
   return l + "\\bottomrule\n\\end{tabular}\n\\end{table}\n";
 }
 
-std::string headline(const ReportData& d) {
+std::string headline(const ReportData& d, const std::set<std::string>& exclude) {
   std::string metric;
   for (const char* m : {"oracle_valid", "fd_self", "fd_random", "ssim"})
     if (d.summaries.count(m)) {
@@ -196,11 +174,13 @@ std::string headline(const ReportData& d) {
   };
   std::vector<Entry> e;
   for (const auto& [set, s] : d.summaries.at(metric)) {
-    if (is_truth(set)) continue;
+    if (is_truth(set) || exclude.count(set)) continue;
     const Interval* v = k > 0 ? at_multiple(s, k) : &s.within;
     if (v && std::isfinite(v->mean)) e.push_back({set, v->mean, v->lo, v->hi});
   }
-  if (e.empty()) return "No method has a value of " + metric + " to rank.";
+  if (e.empty())
+    return exclude.empty() ? "No method has a value of " + metric + " to rank."
+                           : "No method passes the fair-opponent gate, so none is ranked.";
   std::sort(e.begin(), e.end(), [&](const Entry& a, const Entry& b) { return better == "lower" ? a.value < b.value : a.value > b.value; });
   const std::string where = k > 0 ? "at " + std::to_string(k) + "× the training length" : "within the training length";
   auto value = [](const Entry& x) { return fmt(x.value) + " [" + fmt(x.lo) + ", " + fmt(x.hi) + "]"; };

@@ -2,6 +2,7 @@
 // columns within T_train, at 2×/4×/8×, ΔDrift and stable horizon, the best per column marked;
 // rendered as HTML, Markdown and LaTeX (booktabs). And the headline sentence, from the numbers.
 #pragma once
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ std::string table_latex(const SummaryTable& t);
 
 // One sentence: who holds up best at the largest multiple of T_train by the primary metric,
 // where Diffusion Forcing ranks, and whether the top two intervals overlap.
-std::string headline(const ReportData& data);
+// Methods in `exclude` (below the fair-opponent gate) are not ranked.
+std::string headline(const ReportData& data, const std::set<std::string>& exclude = {});
 
 }  // namespace dfb

@@ -116,6 +116,14 @@ TEST(Cli, ReproduceRunsEveryMethodOnTheSameDataAndSkipsWhatIsDone) {
   EXPECT_EQ(metrics["evaluate"]["encoder_steps"], 20);
   EXPECT_TRUE(fs::exists(dir + "/curves.csv"));
   EXPECT_TRUE(fs::exists(dir + "/encoder.h5"));
+  // The fair-opponent gate: the tiny preset trains a few dozen steps, far from 0.8 × the truth's valid
+  // share, so its methods are reported undertrained and the headline ranks none of them.
+  const std::string report = read_file(dir + "/report/report.md");
+  EXPECT_NE(report.find("| `teacher_forcing` | 0 | 0.80 | undertrained |"), std::string::npos) << report.substr(0, 2000);
+  const std::string head = report.substr(0, report.find("\n## "));
+  EXPECT_NE(head.find("Not ranked, below the fair-opponent gate"), std::string::npos) << head;
+  EXPECT_EQ(head.find("teacher_forcing holds up best"), std::string::npos) << head;
+  EXPECT_EQ(head.find("teacher_forcing is better"), std::string::npos) << head;
   const auto stamp = fs::last_write_time(dir + "/teacher_forcing/samples.h5");
   EXPECT_TRUE(fs::exists(dir + "/report/index.html"));
   // A rerun with nothing changed rewrites no file.

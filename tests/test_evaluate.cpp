@@ -103,6 +103,19 @@ TEST(Evaluate, TheTruthScoresPerfectAndNoiseScoresWorse) {
   EXPECT_TRUE(m["metrics"]["fd_random"]["methods"]["copy"]["stable_horizon"]["never_left"].get<bool>());
   EXPECT_DOUBLE_EQ(s["stable_horizon"]["mean"].get<double>(), kContext);
   EXPECT_EQ(m["metrics"]["fd_random"]["encoder"], m["encoders"]["fd_random"]["hash"]);
+  // Pairwise: the copy beats the noise in every rollout, by ssim (higher) and mse (lower) alike.
+  for (const char* metric : {"ssim", "mse"}) {
+    const nlohmann::json& c = m["comparisons"][metric];
+    EXPECT_EQ(c["higher_is_better"].get<bool>(), std::string(metric) == "ssim");
+    ASSERT_EQ(c["pairs"].size(), c["windows"].size()) << metric;  // one pair, every window
+    for (const auto& pair : c["pairs"]) {
+      EXPECT_EQ(pair["a"], "copy");
+      EXPECT_DOUBLE_EQ(pair["p"]["mean"].get<double>(), 1.0) << metric;
+      EXPECT_EQ(pair["verdict"], "a") << metric;
+    }
+    EXPECT_DOUBLE_EQ(c["methods"]["copy"]["within"]["iqm"]["mean"].get<double>(), std::string(metric) == "ssim" ? 1.0 : 0.0);
+  }
+  EXPECT_FALSE(m["comparisons"].contains("fd_random"));  // a distance between sets has no per-rollout score
   EXPECT_EQ(m["metrics"]["ssim"]["methods"]["copy"]["at"].size(), 3u);  // 2x, 3x, 4x of T_train = 4 in 16 frames
   // curves.csv: the header, then t from the context for the truth metrics, from 0 for the others.
   EXPECT_EQ(ev.curves_csv.rfind("method,metric,t,mean,lo,hi\n", 0), 0u);

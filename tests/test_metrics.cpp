@@ -130,9 +130,19 @@ TEST(Summaries, ALinearCurveHasItsClosedForms) {
   EXPECT_NEAR(s.slope_per_100, 1.0, 1e-9);
   // 62 generated frames: the first and last 15% are ceil(9.3) = 10 frames each, 52 apart.
   EXPECT_NEAR(s.delta_drift, 0.52, 1e-12);
-  EXPECT_DOUBLE_EQ(s.stable_horizon, 31);        // first t with 1 + 0.01·t > 1.3
+  EXPECT_DOUBLE_EQ(s.first_exit, 31);            // first t with 1 + 0.01·t > 1.3
+  // The smoothed curve of a line is the line away from the ends: first outside [0, 1.305] at 31,
+  // and it stays outside (the persistent horizon).
+  EXPECT_DOUBLE_EQ(summarize(curve, {2, 8, 64}, 0.0, 1.305).stable_horizon, 31);
+  // Chunks m_1 = 1.045 (within), m_i = 1 + 0.01·(8i − 4.5) (at i×): |m_i − m_1| = 0.01·(8i − 9), so
+  // VDE = Σ_{i=2..8} (i − 1)/28 · 0.01·(8i − 9)/1.045.
+  double vde = 0;
+  for (int i = 2; i <= 8; ++i) vde += (i - 1) / 28.0 * 0.01 * (8 * i - 9) / 1.045;
+  EXPECT_NEAR(s.vde, vde, 1e-12);
   EXPECT_DOUBLE_EQ(summarize(curve, {2, 8, 64}, 0.0, 5.0).stable_horizon, 64);  // never leaves
+  EXPECT_DOUBLE_EQ(summarize(curve, {2, 8, 64}, 0.0, 5.0).first_exit, 64);
   EXPECT_TRUE(std::isnan(summarize(curve, {2, 8, 64}, 1.0, 0.0).stable_horizon));  // no band
+  EXPECT_TRUE(std::isnan(summarize(curve, {2, 8, 64}, 1.0, 0.0).first_exit));
 }
 
 TEST(Summaries, RealBandSpansTheTruthIntervalsAfterTheContext) {

@@ -1,0 +1,106 @@
+// The report's verdict: the pairwise table read from metrics.json's comparisons, and the
+// sentence it supports (a winner named only where every interval of P excludes ½); labels
+// escaped wherever they reach HTML or LaTeX.
+#include <gtest/gtest.h>
+
+#include "reports/gate.h"
+#include "reports/pairwise_table.h"
+#include "reports/report_data.h"
+#include "reports/text.h"
+
+namespace dfb {
+namespace {
+
+ReportData three_methods(Interval ab, Interval ac, Interval bc) {
+  ReportData d;
+  d.sets = {"a", "b", "c<script>", "truth"};
+  MetricComparison& m = d.comparisons["oracle_valid"];
+  m.higher_is_better = true;
+  m.pairs = {{"a", "b", "8", ab, 0}, {"a", "c<script>", "8", ac, 0}, {"b", "c<script>", "8", bc, 0},
+             {"a", "b", "within", {0.5, 0.4, 0.6}, 0}};
+  for (const char* s : {"a", "b", "c<script>"}) m.stats[s]["8"] = WindowStats{};
+  return d;
+}
+
+TEST(Verdict, NamesAWinnerOnlyWhereEveryIntervalExcludesOneHalf) {
+  ReportData d = three_methods({0.8, 0.7, 0.9}, {0.9, 0.85, 0.95}, {0.55, 0.4, 0.7});
+  ASSERT_EQ(verdict_metric(d), "oracle_valid");
+  ASSERT_EQ(largest_window(d, "oracle_valid"), "8");
+  auto t = pairwise_table(d, "oracle_valid", "8");
+  ASSERT_TRUE(t);
+  ASSERT_EQ(t->methods, (std::vector<std::string>{"a", "b", "c<script>"}));
+  // The lower triangle is the complement: P(b better than a) = 1 − P(a better than b).
+  ASSERT_TRUE(t->p[1][0]);
+  EXPECT_DOUBLE_EQ(t->p[1][0]->mean, 1 - 0.8);
+  EXPECT_DOUBLE_EQ(t->p[1][0]->lo, 1 - 0.9);
+  EXPECT_DOUBLE_EQ(t->p[1][0]->hi, 1 - 0.7);
+  EXPECT_FALSE(t->p[0][0]);
+  const std::string s = verdict_sentence(*t);
+  EXPECT_NE(s.find("a is better than every other method (the closest, b: P = 0.80 [0.70, 0.90])"), std::string::npos) << s;
+
+  // a against b now holds ½: no winner; the detectable differences and the rest are listed.
+  d = three_methods({0.6, 0.45, 0.75}, {0.9, 0.85, 0.95}, {0.2, 0.1, 0.3});
+  t = pairwise_table(d, "oracle_valid", "8");
+  const std::string u = verdict_sentence(*t);
+  EXPECT_NE(u.find("no method is detectably better than all others"), std::string::npos) << u;
+  EXPECT_NE(u.find("a > c<script> (P = 0.90 [0.85, 0.95])"), std::string::npos) << u;
+  EXPECT_NE(u.find("c<script> > b (P = 0.80 [0.70, 0.90])"), std::string::npos) << u;
+  EXPECT_NE(u.find("No detectable difference: a vs b."), std::string::npos) << u;
+
+  // Every interval holds ½.
+  d = three_methods({0.6, 0.45, 0.75}, {0.5, 0.3, 0.7}, {0.4, 0.2, 0.6});
+  EXPECT_NE(verdict_sentence(*pairwise_table(d, "oracle_valid", "8")).find("no detectable difference between any two"),
+            std::string::npos);
+  EXPECT_FALSE(pairwise_table(d, "oracle_valid", "4"));  // no such window
+  EXPECT_FALSE(pairwise_table(d, "ssim", "8"));
+}
+
+TEST(Verdict, LabelsAreEscapedInEveryFormat) {
+  const ReportData d = three_methods({0.8, 0.7, 0.9}, {0.9, 0.85, 0.95}, {0.55, 0.4, 0.7});
+  const auto t = pairwise_table(d, "oracle_valid", "8");
+  const std::string html = pairwise_html(*t);
+  EXPECT_EQ(html.find("<script>"), std::string::npos);
+  EXPECT_NE(html.find("c&lt;script&gt;"), std::string::npos);
+  EXPECT_NE(html.find("class=\"win\""), std::string::npos);
+  EXPECT_NE(pairwise_latex(*t).find("a & b"), std::string::npos);
+  EXPECT_EQ(escape_html("\"x\" & 'y'"), "&quot;x&quot; &amp; &#39;y&#39;");
+  EXPECT_EQ(escape_latex("a_b 50% {x}"), "a\\_b 50\\% \\{x\\}");
+}
+
+MetricCurves::Summaries within(double v) {
+  MetricCurves::Summaries s;
+  s.within = {v, v, v};
+  return s;
+}
+
+TEST(Gate, AnUndertrainedMethodIsMarkedAndKeptOutOfTheVerdict) {
+  ReportData d = three_methods({0.8, 0.7, 0.9}, {0.1, 0.05, 0.2}, {0.55, 0.4, 0.7});
+  // c would win every comparison it is in, but it was trained a few steps: 0.1 valid against the truth's 0.9.
+  d.summaries["oracle_valid"] = {{"a", within(0.85)}, {"b", within(0.70)}, {"c<script>", within(0.1)}, {"truth", within(0.9)}};
+  const auto gate = fair_opponent_gate(d);
+  ASSERT_EQ(gate.size(), 3u);
+  EXPECT_TRUE(gate.at("a").pass);
+  EXPECT_FALSE(gate.at("b").pass);  // 0.70 < 0.8 × 0.9
+  EXPECT_FALSE(gate.at("c<script>").pass);
+  EXPECT_DOUBLE_EQ(gate.at("c<script>").threshold, 0.8 * 0.9);
+  EXPECT_EQ(undertrained(gate), (std::set<std::string>{"b", "c<script>"}));
+  const std::string g = gate_sentence(gate);
+  EXPECT_NE(g.find("c<script> (oracle_valid within T_train 0.10 < 0.72 = 0.80 × the truth's 0.90)"), std::string::npos) << g;
+  // Without the undertrained methods a is alone: no pair is left to rank.
+  EXPECT_FALSE(pairwise_table(d, "oracle_valid", "8", undertrained(gate)));
+  // With only c kept out, a and b are compared, and c appears nowhere in the sentence.
+  const auto u = pairwise_table(d, "oracle_valid", "8", {"c<script>"});
+  EXPECT_EQ(u->methods, (std::vector<std::string>{"a", "b"}));
+  const std::string s = verdict_sentence(*u);
+  EXPECT_NE(s.find("a is better than every other method"), std::string::npos) << s;
+  EXPECT_EQ(s.find("c<script>"), std::string::npos) << s;
+  // No oracle: fd_self within a factor of the truth's (lower is better); several runs judge against their own truth.
+  ReportData f;
+  f.summaries["fd_self"] = {{"r1/a", within(3.0)}, {"r1/truth", within(1.6)}, {"r2/a", within(3.0)}, {"r2/truth", within(1.4)}};
+  const auto h = fair_opponent_gate(f);
+  EXPECT_TRUE(h.at("r1/a").pass);   // 3.0 <= 3.2
+  EXPECT_FALSE(h.at("r2/a").pass);  // 3.0 > 2.8
+}
+
+}  // namespace
+}  // namespace dfb
