@@ -54,9 +54,9 @@ class GroupNormSilu : public torch::autograd::Function<GroupNormSilu> {
     const bool has_scale = scale.numel() > 0, has_shift = shift.numel() > 0;  // empty: none
     const torch::Tensor s1 = has_scale ? scale.to(torch::kFloat) + 1 : torch::ones({n, c}, f32);
     const torch::Tensor t = has_shift ? shift.to(torch::kFloat) : torch::zeros({n, c}, f32);
-    // On the CPU, the kernels of group_norm_silu_cpu.h (z recomputed in backward from x, a and
-    // b); elsewhere LibTorch's operators, z kept.
-    const bool fused = gn_cpu::supported(x);
+    // On a CPU where they pay (gn_cpu::preferred), the kernels of group_norm_silu_cpu.h (z
+    // recomputed in backward from x, a and b); elsewhere LibTorch's operators, z kept.
+    const bool fused = gn_cpu::supported(x) && gn_cpu::preferred();
     Folded f;
     torch::Tensor z, y;
     if (fused) {

@@ -4,10 +4,13 @@
 #include <c10/util/BFloat16.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <type_traits>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 // The per-sample loops below are compiled three times on x86-64 with GCC (AVX-512, AVX2+FMA,
@@ -285,6 +288,27 @@ void with_storage(const torch::Tensor& x, F&& f) {
 }
 
 }  // namespace
+
+namespace {
+std::atomic<int> preferred_override{-1};
+}  // namespace
+
+void set_preferred(int mode) { preferred_override = mode; }
+
+bool preferred() {
+  const int forced = preferred_override.load();
+  if (forced >= 0) return forced == 1;
+  static const bool use = [] {
+    const char* force = std::getenv("DFB_GN_KERNEL");
+    if (force && *force) return std::string(force) != "0";
+#if defined(__x86_64__) && defined(__GNUC__)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+#else
+    return false;
+#endif
+  }();
+  return use;
+}
 
 bool supported(const torch::Tensor& x) {
   return x.defined() && x.device().is_cpu() && x.dim() == 4 && x.numel() > 0 &&

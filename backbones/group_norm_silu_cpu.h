@@ -16,6 +16,15 @@ namespace dfb::gn_cpu {
 // channels-last.
 bool supported(const torch::Tensor& x);
 
+// Whether the kernels are worth using on this CPU: only where their AVX-512 clone runs. The AVX2
+// clone's hot loops stay scalar and measured 2× slower than LibTorch's own operators on an AMD
+// Zen 3 (docs/performance.md); there the torch-operator path is taken instead. DFB_GN_KERNEL=1
+// forces the kernels, =0 the operators.
+bool preferred();
+// Overrides preferred() in this process: 1 the kernels, 0 the operators, −1 back to the CPU's
+// choice (tests that check the kernels' own accuracy through the autograd operation).
+void set_preferred(int mode);
+
 // The forward pass: z = a·x + b per (sample, channel), with a = r·γ·s1 and
 // b = (β − μ·r·γ)·s1 + t from the group's mean μ and inverse standard deviation r (double sums),
 // and y = silu(z) (y = z where !activation) in x's layout and dtype. γ, β [C]; s1 = 1 + scale
