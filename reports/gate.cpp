@@ -7,18 +7,6 @@
 
 namespace dfb {
 
-namespace {
-
-// The truth of the run a label belongs to: "truth", or "<run>/truth" for "<run>/<method>".
-std::string truth_of(const std::string& label) {
-  const size_t slash = label.rfind('/');
-  return slash == std::string::npos ? "truth" : label.substr(0, slash + 1) + "truth";
-}
-
-bool is_truth_label(const std::string& label) { return label == truth_of(label); }
-
-}  // namespace
-
 std::map<std::string, GateResult> fair_opponent_gate(const ReportData& d, const GateOptions& o) {
   std::map<std::string, GateResult> out;
   const bool oracle = d.summaries.count("oracle_valid") > 0;
@@ -27,7 +15,7 @@ std::map<std::string, GateResult> fair_opponent_gate(const ReportData& d, const 
   const auto& by_set = d.summaries.at(metric);
   for (const auto& [label, s] : by_set) {
     if (is_truth_label(label)) continue;
-    const auto truth = by_set.find(truth_of(label));
+    const auto truth = by_set.find(truth_label_of(label));
     if (truth == by_set.end()) continue;
     GateResult g;
     g.metric = metric;

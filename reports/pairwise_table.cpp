@@ -2,8 +2,8 @@
 #include "reports/pairwise_table.h"
 
 #include <algorithm>
-#include <cmath>
 
+#include "metrics/comparison.h"
 #include "reports/text.h"
 
 namespace dfb {
@@ -15,9 +15,6 @@ std::string window_words(const std::string& w) {
 }
 
 std::string window_label(const std::string& w) { return w == "within" ? "within T_train" : w + "×"; }
-
-// P(a better than b) for a reading of the table, "0.81 [0.70, 0.90]".
-std::string p_text(const Interval& p) { return format_interval(p); }
 
 }  // namespace
 
@@ -88,9 +85,10 @@ std::string pairwise_html(const PairwiseTable& t) {
         continue;
       }
       const Interval& p = *t.p[r][c];
-      const bool sure = std::isfinite(p.lo) && (p.lo > 0.5 || p.hi < 0.5);
-      h += std::string("<td") + (sure ? (p.lo > 0.5 ? " class=\"win\"" : " class=\"loss\"") : "") + ">" +
-           (sure ? "<b>" + escape_html(p_text(p)) + "</b>" : escape_html(p_text(p))) + "</td>";
+      const int v = verdict_of(p);
+      const bool sure = v != 0;
+      h += std::string("<td") + (v > 0 ? " class=\"win\"" : v < 0 ? " class=\"loss\"" : "") + ">" +
+           (sure ? "<b>" + escape_html(format_interval(p)) + "</b>" : escape_html(format_interval(p))) + "</td>";
     }
     h += "</tr>\n";
   }
@@ -112,8 +110,8 @@ std::string pairwise_markdown(const PairwiseTable& t) {
         continue;
       }
       const Interval& p = *t.p[r][c];
-      const bool sure = std::isfinite(p.lo) && (p.lo > 0.5 || p.hi < 0.5);
-      m += " " + (sure ? "**" + p_text(p) + "**" : p_text(p)) + " |";
+      const bool sure = verdict_of(p) != 0;
+      m += " " + (sure ? "**" + format_interval(p) + "**" : format_interval(p)) + " |";
     }
     m += "\n";
   }
@@ -135,8 +133,8 @@ std::string pairwise_latex(const PairwiseTable& t) {
         continue;
       }
       const Interval& p = *t.p[r][c];
-      const bool sure = std::isfinite(p.lo) && (p.lo > 0.5 || p.hi < 0.5);
-      l += " & " + (sure ? "\\textbf{" + p_text(p) + "}" : p_text(p));
+      const bool sure = verdict_of(p) != 0;
+      l += " & " + (sure ? "\\textbf{" + format_interval(p) + "}" : format_interval(p));
     }
     l += " \\\\\n";
   }
@@ -145,7 +143,7 @@ std::string pairwise_latex(const PairwiseTable& t) {
 
 std::string verdict_sentence(const PairwiseTable& t) {
   const size_t n = t.methods.size();
-  auto better = [&](size_t a, size_t b) { return t.p[a][b] && std::isfinite(t.p[a][b]->lo) && t.p[a][b]->lo > 0.5; };
+  auto better = [&](size_t a, size_t b) { return t.p[a][b] && verdict_of(*t.p[a][b]) > 0; };
   std::string s = "By " + t.metric + " (" + (t.higher_is_better ? "higher" : "lower") + " is better), " +
                   window_words(t.window) + ": ";
   // A method better than every other, each interval of P above ½.
@@ -159,14 +157,14 @@ std::string verdict_sentence(const PairwiseTable& t) {
     }
     if (all)
       return s + t.methods[a] + " is better than every other method (the closest, " + t.methods[weakest] + ": P = " +
-             p_text(*t.p[a][weakest]) + ").";
+             format_interval(*t.p[a][weakest]) + ").";
   }
   std::vector<std::string> found, none;
   for (size_t a = 0; a < n; ++a)
     for (size_t b = a + 1; b < n; ++b) {
       if (!t.p[a][b]) continue;
-      if (better(a, b)) found.push_back(t.methods[a] + " > " + t.methods[b] + " (P = " + p_text(*t.p[a][b]) + ")");
-      else if (better(b, a)) found.push_back(t.methods[b] + " > " + t.methods[a] + " (P = " + p_text(*t.p[b][a]) + ")");
+      if (better(a, b)) found.push_back(t.methods[a] + " > " + t.methods[b] + " (P = " + format_interval(*t.p[a][b]) + ")");
+      else if (better(b, a)) found.push_back(t.methods[b] + " > " + t.methods[a] + " (P = " + format_interval(*t.p[b][a]) + ")");
       else none.push_back(t.methods[a] + " vs " + t.methods[b]);
     }
   if (found.empty()) return s + "no detectable difference between any two methods (every interval of P holds ½).";

@@ -72,6 +72,13 @@ std::string set_label(const ReportRun& run, const std::string& set, size_t runs)
   return runs > 1 ? run.name + "/" + set : set;
 }
 
+std::string truth_label_of(const std::string& label) {
+  const size_t slash = label.rfind('/');
+  return slash == std::string::npos ? "truth" : label.substr(0, slash + 1) + "truth";
+}
+
+bool is_truth_label(const std::string& label) { return label == truth_label_of(label); }
+
 ReportData read_report_data(const std::vector<std::string>& run_dirs) {
   if (run_dirs.empty()) throw Error("report: no run folder given (--runs runs/smoke)");
   ReportData d;

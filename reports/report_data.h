@@ -61,5 +61,9 @@ ReportData read_report_data(const std::vector<std::string>& run_dirs);
 
 // The label of `set` of run `run` in a report of `runs` runs.
 std::string set_label(const ReportRun& run, const std::string& set, size_t runs);
+// The truth of the run a label belongs to: "truth", or "<run>/truth" for "<run>/<method>".
+std::string truth_label_of(const std::string& label);
+// Whether a label is a run's truth ("truth" or "<run>/truth").
+bool is_truth_label(const std::string& label);
 
 }  // namespace dfb

@@ -25,10 +25,6 @@ const Interval* at_multiple(const MetricCurves::Summaries& s, int64_t k) {
   return nullptr;
 }
 
-bool is_truth(const std::string& set) {
-  return set == "truth" || (set.size() > 6 && set.compare(set.size() - 6, 6, "/truth") == 0);
-}
-
 // The value of column c of a summary (what the best is judged on).
 double column_value(const MetricCurves::Summaries& s, const std::string& column) {
   if (column == "within T_train") return s.within.mean;
@@ -63,7 +59,7 @@ SummaryTable summary_table(const ReportData& d, const std::string& metric) {
   // The truth's value per column (for "closer to real").
   std::vector<double> truth(t.columns.size(), kNaN);
   for (const std::string& set : t.rows)
-    if (is_truth(set))
+    if (is_truth_label(set))
       for (size_t c = 0; c < t.columns.size(); ++c) truth[c] = column_value(sums.at(set), t.columns[c]);
   for (const std::string& set : t.rows) {
     const MetricCurves::Summaries& s = sums.at(set);
@@ -93,7 +89,7 @@ SummaryTable summary_table(const ReportData& d, const std::string& metric) {
     double best = kNaN;
     std::vector<double> score(t.rows.size(), kNaN);
     for (size_t r = 0; r < t.rows.size(); ++r) {
-      if (is_truth(t.rows[r])) continue;
+      if (is_truth_label(t.rows[r])) continue;
       double v = column_value(sums.at(t.rows[r]), col);
       if (closer) v = std::isfinite(truth[c]) ? -std::fabs(v - truth[c]) : kNaN;
       else if (!higher) v = -v;
@@ -111,7 +107,7 @@ std::string table_html(const SummaryTable& t) {
   for (const std::string& c : t.columns) h += "<th>" + c + "</th>";
   h += "</tr></thead><tbody>";
   for (size_t r = 0; r < t.rows.size(); ++r) {
-    h += std::string("<tr") + (is_truth(t.rows[r]) ? " class=\"truth\"" : "") + "><td>" + escape_html(t.rows[r]) + "</td>";
+    h += std::string("<tr") + (is_truth_label(t.rows[r]) ? " class=\"truth\"" : "") + "><td>" + escape_html(t.rows[r]) + "</td>";
     for (const TableCell& c : t.cells[r])
       h += std::string("<td") + (c.best ? " class=\"best\"" : "") + ">" + escape_html(c.text) + "</td>";
     h += "</tr>";
@@ -145,7 +141,7 @@ std::string table_latex(const SummaryTable& t) {
   }
   l += " \\\\\n\\midrule\n";
   for (size_t r = 0; r < t.rows.size(); ++r) {
-    if (is_truth(t.rows[r])) l += "\\midrule\n";
+    if (is_truth_label(t.rows[r])) l += "\\midrule\n";
     l += escape_latex(t.rows[r]);
     for (const TableCell& c : t.cells[r]) {
       std::string x = c.text == "–" ? "--" : c.text;
@@ -174,7 +170,7 @@ std::string headline(const ReportData& d, const std::set<std::string>& exclude) 
   };
   std::vector<Entry> e;
   for (const auto& [set, s] : d.summaries.at(metric)) {
-    if (is_truth(set) || exclude.count(set)) continue;
+    if (is_truth_label(set) || exclude.count(set)) continue;
     const Interval* v = k > 0 ? at_multiple(s, k) : &s.within;
     if (v && std::isfinite(v->mean)) e.push_back({set, v->mean, v->lo, v->hi});
   }
