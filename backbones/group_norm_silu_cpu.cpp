@@ -302,7 +302,7 @@ bool preferred() {
     const char* force = std::getenv("DFB_GN_KERNEL");
     if (force && *force) return std::string(force) != "0";
 #if defined(__x86_64__) && defined(__GNUC__)
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    return __builtin_cpu_supports("x86-64-v3") > 0;
 #else
     return false;
 #endif

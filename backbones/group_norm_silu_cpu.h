@@ -16,10 +16,9 @@ namespace dfb::gn_cpu {
 // channels-last.
 bool supported(const torch::Tensor& x);
 
-// Whether the kernels are worth using on this CPU: only where their AVX-512 clone runs. The AVX2
-// clone's hot loops stay scalar and measured 2× slower than LibTorch's own operators on an AMD
-// Zen 3 (docs/performance.md); there the torch-operator path is taken instead. DFB_GN_KERNEL=1
-// forces the kernels, =0 the operators.
+// Whether the kernels are worth using on this CPU: where their AVX2 (x86-64-v3) or AVX-512 clone
+// runs, not on the baseline clone. DFB_GN_KERNEL=1 forces the kernels, =0 LibTorch's operators.
+// docs/performance.md has both measured on AVX-512 and on AVX2 CPUs.
 bool preferred();
 // Overrides preferred() in this process: 1 the kernels, 0 the operators, −1 back to the CPU's
 // choice (tests that check the kernels' own accuracy through the autograd operation).
