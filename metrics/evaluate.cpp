@@ -25,6 +25,7 @@
 #include "metrics/comparison.h"
 #include "metrics/frame_values.h"
 #include "metrics/frechet.h"
+#include "metrics/training_summary.h"
 #include "formats/rollout_file.h"
 
 namespace dfb {
@@ -45,6 +46,9 @@ struct Inputs {
 
 Inputs open_inputs(const EvaluateOptions& o) {
   if (o.samples.empty()) throw Error("evaluate: no rollout file given (--samples FILE.h5)");
+  if (!o.train_runs.empty() && o.train_runs.size() != o.samples.size())
+    throw Error("evaluate: " + std::to_string(o.train_runs.size()) + " training runs given for " +
+                std::to_string(o.samples.size()) + " rollout files; give one per file (\"\" where unknown)");
   Inputs in;
   std::map<std::string, size_t> seen;  // method -> index into in.methods
   for (const std::string& path : o.samples) {
@@ -422,6 +426,15 @@ Evaluation evaluate_rollouts(const EvaluateOptions& o) {
   for (const auto& [metric, methods] : scores)
     if (methods.size() >= 1)
       j["comparisons"][metric] = compare_methods(methods, B, windows, better_of[metric] == "higher", o.bootstrap);
+  // Each method's training compute and curves, from the folders that trained its files.
+  if (!o.train_runs.empty()) {
+    std::vector<std::pair<std::string, std::vector<std::string>>> method_runs;
+    for (const auto& [method, files] : in.methods) {
+      method_runs.push_back({method, {}});
+      for (size_t f : files) method_runs.back().second.push_back(o.train_runs[f]);
+    }
+    j["training"] = training_summary(method_runs);
+  }
   j["skipped"] = nlohmann::json::array();
   for (const auto& [name, why] : unavailable)
     if (!want.count(name)) j["skipped"].push_back({{"metric", name}, {"reason", why}});

@@ -33,6 +33,8 @@ const std::vector<MetricInfo>& metric_catalogue();
 
 struct EvaluateOptions {
   std::vector<std::string> samples;  // rollout files; their methods are pooled and must continue the same truth
+  std::vector<std::string> train_runs;  // empty, or per rollout file the run folder that trained it ("" = not
+                                        // known): metrics.json's "training" section (metrics/training_summary.h)
   std::string real;                  // dataset file of real clips for the Fréchet distances and histograms
                                      // ("" = the truth frames of the rollout files)
   std::string encoder;               // fd_self encoder file (dfbench encoder train); "" = no fd_self

@@ -229,6 +229,10 @@ double evaluate_stage(const RunConfig& config, const std::vector<std::string>& s
   }
   EvaluateOptions o;
   o.samples = samples;
+  for (const std::string& s : samples) {  // each rollout file sits in the run folder that trained it
+    const std::string run = fs::path(s).parent_path().string();
+    o.train_runs.push_back(fs::exists(run + "/train_log.jsonl") ? run : "");
+  }
   o.encoder = encoder;
   o.bootstrap.resamples = e.bootstrap;
   o.bootstrap.seed = config.seed;
@@ -239,6 +243,7 @@ double evaluate_stage(const RunConfig& config, const std::vector<std::string>& s
                            {"fd_window", o.fd_window}, {"samples", nlohmann::json::array()}};
   for (const std::string& s : samples) inputs["samples"].push_back({s, read_rollout_file(s).stage_key});
   for (const MetricInfo& m : metric_catalogue()) inputs["versions"][m.name] = m.version;
+  inputs["versions"]["training"] = 1;  // metrics.json's training section
   const std::string key = stage_key(inputs);
   try {
     if (nlohmann::json::parse(read_file(metrics)).value("stage_key", std::string()) == key &&

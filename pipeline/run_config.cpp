@@ -72,6 +72,8 @@ void read_train(JsonReader& r, TrainConfig& t) {
       .get("ema_decay", t.ema_decay)
       .get("checkpoint_every", t.checkpoint_every)
       .get("log_every", t.log_every)
+      .get("validate_every", t.validate_every)
+      .get("validate_clips", t.validate_clips)
       .get("keep_checkpoints", t.keep_checkpoints);
   read_precision(r, t.precision);
   r.check(t.frames >= 2, "frames", "must be >= 2");
@@ -87,6 +89,8 @@ void read_train(JsonReader& r, TrainConfig& t) {
   r.check(t.ema_decay >= 0 && t.ema_decay < 1, "ema_decay", "must be in [0, 1)");
   r.check(t.checkpoint_every >= 1, "checkpoint_every", "must be >= 1");
   r.check(t.log_every >= 1, "log_every", "must be >= 1");
+  r.check(t.validate_every >= 0, "validate_every", "must be >= 0 (0: no validation)");
+  r.check(t.validate_clips >= 1, "validate_clips", "must be >= 1");
   r.check(t.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1");
   r.finish();
 }

@@ -80,17 +80,9 @@ std::unique_ptr<ClipSource> open_train_source(const RunConfig& config) {
   return s;
 }
 
-Clips load_eval_clips(const RunConfig& config, int64_t count, int64_t length) {
-  if (config.data.eval_file.empty()) {
-    Clips c = generate(config, count, length, eval_data_seed(config.data.seed), "eval");
-    require_shape(c, data_shape(config), "data.options (evaluation clips)");
-    return c;
-  }
-  Clips c = read_dataset_file(config.data.eval_file);
-  require_shape(c, data_shape(config), config.data.eval_file);
-  if (c.count < count || c.length < length)
-    throw Error(config.data.eval_file + ": has " + std::to_string(c.count) + " clips of " + std::to_string(c.length) +
-                " frames; asked for " + std::to_string(count) + " of " + std::to_string(length));
+namespace {
+// The first `count` clips of `length` frames of c (both within c).
+Clips first_clips(const Clips& c, int64_t count, int64_t length) {
   Clips out = c;
   out.count = count;
   out.length = length;
@@ -106,6 +98,35 @@ Clips load_eval_clips(const RunConfig& config, int64_t count, int64_t length) {
   }
   if (k > 0) out.colors.resize(static_cast<size_t>(count * k * 3));
   return out;
+}
+}  // namespace
+
+Clips load_eval_clips(const RunConfig& config, int64_t count, int64_t length) {
+  if (config.data.eval_file.empty()) {
+    Clips c = generate(config, count, length, eval_data_seed(config.data.seed), "eval");
+    require_shape(c, data_shape(config), "data.options (evaluation clips)");
+    return c;
+  }
+  Clips c = read_dataset_file(config.data.eval_file);
+  require_shape(c, data_shape(config), config.data.eval_file);
+  if (c.count < count || c.length < length)
+    throw Error(config.data.eval_file + ": has " + std::to_string(c.count) + " clips of " + std::to_string(c.length) +
+                " frames; asked for " + std::to_string(count) + " of " + std::to_string(length));
+  return first_clips(c, count, length);
+}
+
+Clips load_validation_clips(const RunConfig& config, int64_t count, int64_t length) {
+  if (!config.data.eval_file.empty()) {  // as many as the file has, up to count
+    Clips c = read_dataset_file(config.data.eval_file);
+    require_shape(c, data_shape(config), config.data.eval_file);
+    if (c.length < length)
+      throw Error(config.data.eval_file + ": its clips have " + std::to_string(c.length) + " frames; validation needs " +
+                  std::to_string(length) + " (train.frames)");
+    return first_clips(c, std::min(count, c.count), length);
+  }
+  Clips c = generate(config, count, length, step_seed(config.data.seed, -2), "eval");
+  require_shape(c, data_shape(config), "data.options (validation clips)");
+  return c;
 }
 
 }  // namespace dfb

@@ -32,5 +32,9 @@ std::unique_ptr<ClipSource> open_train_source(const RunConfig& config);
 // `count` evaluation clips of `length` frames: the first of eval_file (an error when it
 // has too few or too short clips), or the procedural dataset with a seed of its own.
 Clips load_eval_clips(const RunConfig& config, int64_t count, int64_t length);
+// `count` held-out clips of `length` frames for the validation during training
+// (pipeline/validation.h): generated with a seed of their own, or, where the data comes from
+// files, the first clips of eval_file (as many as it has, up to count).
+Clips load_validation_clips(const RunConfig& config, int64_t count, int64_t length);
 
 }  // namespace dfb

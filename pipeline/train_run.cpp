@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/json_reader.h"
 #include "pipeline/run_parts.h"
+#include "pipeline/validation.h"
 
 namespace dfb {
 namespace fs = std::filesystem;
@@ -26,6 +27,7 @@ TrainSummary train_run(const RunConfig& config, const std::string& run_dir, cons
   const BackboneShape shape = backbone_shape(config, *method);  // the data's shape is read once
   in.make_backbone = [&config, shape] { return build_backbone(config, shape); };
   in.open_data = [&config] { return open_train_source(config); };
+  in.validate = make_validation(config, *method);
   return train(in, run_dir, options);
 }
 

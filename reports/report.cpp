@@ -5,6 +5,7 @@
 #include <set>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <optional>
 
 #include "base/error.h"
@@ -18,6 +19,7 @@
 #include "reports/report_data.h"
 #include "reports/summary_table.h"
 #include "reports/text.h"
+#include "reports/training_section.h"
 
 namespace dfb {
 
@@ -66,7 +68,7 @@ body { font-family: system-ui, Helvetica, Arial, sans-serif; max-width: 1180px; 
 h1 { margin-bottom: 0.2em; } .sub { color: #666; margin-top: 0; }
 .headline { font-size: 1.15em; background: #f3f6fa; border-left: 4px solid #0072B2; padding: 0.7em 1em; }
 .plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); gap: 1em; }
-.plots svg { width: 100%; height: auto; }
+.plots svg { width: 100%; height: auto; } figure.wide { margin: 0; } figure.wide svg { width: 100%; height: auto; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.92em; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.7em; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
@@ -174,15 +176,53 @@ std::string build_report(const ReportOptions& o) {
     html += "</table>\n";
     md += "\n";
   }
-  html += "<h2>Quality over the frame index</h2><div class=\"plots\">\n";
-  md += "## Quality over the frame index\n\n";
+  if (!d.training.empty()) {
+    const SummaryTable t = training_table(d);
+    std::map<std::string, double> thresholds;  // the gate drawn on the validation oracle curves
+    for (const auto& [label, g] : gate)
+      if (g.metric == "oracle_valid") thresholds[label] = g.threshold;
+    const std::string svg = plot_training(d, thresholds, work);
+    write_file_atomic(out + "/plots/training.svg", svg);
+    const std::string about =
+        "What each method's training cost (the mean over its seeds; FLOPs are the matrix and convolution work "
+        "counted from one step's operators) and how it converged: the logged training loss and, every few hundred "
+        "steps, the EMA weights' loss on held-out clips and the share of valid frames in their rollouts of "
+        "T_train frames (the dotted line is the method's fair-opponent gate).";
+    html += "<h2>Training</h2><p>" + escape(about) + "</p>" + table_html(t) + "\n<figure class=\"wide\">" + svg +
+            "</figure>\n";
+    md += "## Training\n\n" + about + "\n\n" + table_markdown(t) + "\n![training](plots/training.svg)\n\n";
+    tex += table_latex(t) + "\n";
+  }
+  // Quality: per-window means first (readable at a glance), one method against the truth for the
+  // verdict's metric, and every curve overlaid last, folded.
+  html += "<h2>Quality per window</h2><p>Each metric's mean within the training length and at each multiple of "
+          "it, with 95% bootstrap intervals over rollouts (and seeds).</p><div class=\"plots\">\n";
+  md += "## Quality per window\n\n";
   for (const std::string& m : key_metrics(d)) {
+    const std::string svg = plot_windows(d, m, work);
+    write_file_atomic(out + "/plots/" + m + ".windows.svg", svg);
+    html += "<figure>" + svg + "</figure>\n";
+    md += "![" + m + " per window](plots/" + m + ".windows.svg)\n";
+  }
+  html += "</div>\n";
+  const std::vector<std::string> keys = key_metrics(d);
+  const std::string panel_metric = !vmetric.empty() ? vmetric : keys.empty() ? "" : keys.front();
+  if (!panel_metric.empty()) {
+    const std::string svg = plot_against_truth(d, panel_metric, work);
+    write_file_atomic(out + "/plots/" + panel_metric + ".panels.svg", svg);
+    html += "<h2>Each method against the truth</h2><figure class=\"wide\">" + svg + "</figure>\n";
+    md += "\n## Each method against the truth\n\n![" + panel_metric + " per method](plots/" + panel_metric +
+          ".panels.svg)\n";
+  }
+  html += "<details><summary>Every curve overlaid, per metric</summary><div class=\"plots\">\n";
+  md += "\n## Every curve overlaid\n\n";
+  for (const std::string& m : keys) {
     const std::string svg = plot_metric(d, m, work);
     write_file_atomic(out + "/plots/" + m + ".svg", svg);
     html += "<figure>" + svg + "</figure>\n";
     md += "![" + m + "](plots/" + m + ".svg)\n";
   }
-  html += "</div>\n<h2>Summary</h2>\n<p>Per metric: the value within the training length, at each multiple of it, "
+  html += "</div></details>\n<h2>Summary</h2>\n<p>Per metric: the value within the training length, at each multiple of it, "
           "ΔDrift (first vs last 15% of the generated frames) and the stable horizon (first frame outside the band "
           "the real data spans). Best per column in bold; the truth is the reference.</p>\n";
   md += "\n## Summary (best per column in bold)\n\n";

@@ -66,6 +66,45 @@ void read_comparison(const nlohmann::json& j, const ReportRun& run, size_t runs,
   }
 }
 
+int64_t integer(const nlohmann::json& j, const char* key, const std::string& where) {
+  const nlohmann::json& v = member(j, key, where);
+  if (!v.is_number_integer()) throw Error(where + "." + key + ": expected an integer");
+  return v.get<int64_t>();
+}
+
+// metrics.json "training.<method>" (metrics/training_summary.h).
+std::vector<TrainingRun> read_training(const nlohmann::json& j, const std::string& where) {
+  const nlohmann::json& runs = member(j, "runs", where);
+  if (!runs.is_array()) throw Error(where + ".runs: expected an array");
+  std::vector<TrainingRun> out;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const std::string at = where + ".runs[" + std::to_string(i) + "]";
+    const nlohmann::json& r = runs[i];
+    TrainingRun t;
+    t.steps = integer(r, "steps", at), t.batch = integer(r, "batch", at), t.frames = integer(r, "frames", at);
+    t.parameters = integer(r, "parameters", at);
+    t.flops = number_or_nan(member(r, "flops", at), at + ".flops");
+    t.train_seconds = number_or_nan(member(r, "train_seconds", at), at + ".train_seconds");
+    t.final_loss = number_or_nan(member(r, "final_loss", at), at + ".final_loss");
+    const nlohmann::json& loss = member(r, "loss", at);
+    if (!loss.is_array()) throw Error(at + ".loss: expected an array");
+    for (const nlohmann::json& p : loss) {
+      if (!p.is_array() || p.size() != 2 || !p[0].is_number_integer()) throw Error(at + ".loss: expected [step, loss] pairs");
+      t.loss.push_back({p[0].get<int64_t>(), number_or_nan(p[1], at + ".loss")});
+    }
+    const nlohmann::json& val = member(r, "validation", at);
+    if (!val.is_array()) throw Error(at + ".validation: expected an array");
+    for (const nlohmann::json& p : val) {
+      std::map<std::string, double> scores;
+      for (auto& [name, v] : p.items())
+        if (name != "step") scores[name] = number_or_nan(v, at + ".validation." + name);
+      t.validation.push_back({integer(p, "step", at + ".validation"), scores});
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string set_label(const ReportRun& run, const std::string& set, size_t runs) {
@@ -127,6 +166,12 @@ ReportData read_report_data(const std::vector<std::string>& run_dirs) {
       if (!c.is_object()) throw Error(run.dir + "/metrics.json: comparisons: expected an object");
       for (auto& [metric, cj] : c.items())
         read_comparison(cj, run, n, run.dir + "/metrics.json: comparisons." + metric, d.comparisons[metric]);
+    }
+    if (run.metrics.contains("training")) {
+      const nlohmann::json& t = run.metrics["training"];
+      if (!t.is_object()) throw Error(run.dir + "/metrics.json: training: expected an object");
+      for (auto& [method, tj] : t.items())
+        d.training[set_label(run, method, n)] = read_training(tj, run.dir + "/metrics.json: training." + method);
     }
     for (const CurveRow& r : read_curves_csv(run.dir + "/curves.csv"))
       d.curves[{set_label(run, r.method, n), r.metric}].push_back({r.t, r.mean, r.lo, r.hi});

@@ -34,6 +34,16 @@ struct MetricComparison {
   std::map<std::string, std::map<std::string, WindowStats>> stats;  // set label → window → stats
 };
 
+// metrics.json "training.<method>.runs[i]": one training run (seed), read typed.
+struct TrainingRun {
+  int64_t steps = 0, batch = 0, frames = 0, parameters = 0;
+  double flops = 0;                 // NaN where the log has no count
+  double train_seconds = 0;
+  double final_loss = 0;            // NaN where the log has none
+  std::vector<std::pair<int64_t, double>> loss;  // (step, mean loss of the interval)
+  std::vector<std::pair<int64_t, std::map<std::string, double>>> validation;  // (step, scores)
+};
+
 struct ReportRun {
   std::string dir, name;            // the run folder and its name (its basename)
   nlohmann::json metrics;           // metrics.json
@@ -53,6 +63,8 @@ struct ReportData {
   std::map<std::string, nlohmann::json> metric_info;  // metric → version, better, unit, what
   // metric → its pairwise comparisons (within each run; absent in metrics.json before schema 2)
   std::map<std::string, MetricComparison> comparisons;
+  // set label → its training runs (seeds); absent for rollouts dfbench did not train
+  std::map<std::string, std::vector<TrainingRun>> training;
 };
 
 // Reads RUN/metrics.json and RUN/curves.csv of each run; throws dfb::Error naming the file

@@ -130,8 +130,10 @@ std::string table_markdown(const SummaryTable& t) {
 }
 
 std::string table_latex(const SummaryTable& t) {
-  std::string l = "\\begin{table}[t]\n\\centering\n\\caption{" + escape_latex(t.metric) + " (" + t.better +
-                  " is better); 95\\% bootstrap intervals over rollouts; best per column in bold.}\n"
+  const std::string caption = !t.caption.empty() ? escape_latex(t.caption)
+                                                : escape_latex(t.metric) + " (" + t.better +
+                                                      " is better); 95\\% bootstrap intervals over rollouts; best per column in bold";
+  std::string l = "\\begin{table}[t]\n\\centering\n\\caption{" + caption + ".}\n"
                   "\\begin{tabular}{l" + std::string(t.columns.size(), 'c') + "}\n\\toprule\nmethod";
   for (std::string c : t.columns) {
     if (c == "within T_train") c = "within $T_\\mathrm{train}$";

@@ -16,6 +16,7 @@ struct TableCell {
 };
 struct SummaryTable {
   std::string metric, better;
+  std::string caption;                          // LaTeX caption; "" = the metric's, with intervals and bold explained
   std::vector<std::string> columns;             // "within T_train", "2×", ..., "ΔDrift", "stable horizon"
   std::vector<std::string> rows;                // set labels
   std::vector<std::vector<TableCell>> cells;    // [row][column]

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "train/train_log.h"
 #include "tensor/checkpoint.h"
 #include "base/files.h"
 #include "pipeline/sampler.h"
@@ -120,6 +121,17 @@ TEST(Cli, ReproduceRunsEveryMethodOnTheSameDataAndSkipsWhatIsDone) {
   // share, so its methods are reported undertrained and the headline ranks none of them.
   const std::string report = read_file(dir + "/report/report.md");
   EXPECT_NE(report.find("| `teacher_forcing` | 0 | 0.80 | undertrained |"), std::string::npos) << report.substr(0, 2000);
+  // Each method's training compute and curves: the tiny preset's 6 steps of 4 clips x 4 frames.
+  for (const std::string& m : methods) {
+    const nlohmann::json& t = metrics["training"][m];
+    EXPECT_EQ(t["seeds"], 1) << m;
+    EXPECT_EQ(t["runs"][0]["clips_seen"], 6 * 4) << m;
+    EXPECT_EQ(t["runs"][0]["validation"].size(), 1u) << m;  // at the end (validate_every > steps)
+    EXPECT_GT(t["flops"].get<double>(), 0) << m;
+  }
+  EXPECT_NE(report.find("| `teacher_forcing` | 1 | 6 | 4 | 4 |"), std::string::npos) << report;
+  EXPECT_NE(report.find("![training](plots/training.svg)"), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir + "/report/plots/training.svg"));
   const std::string head = report.substr(0, report.find("\n## "));
   EXPECT_NE(head.find("Not ranked, below the fair-opponent gate"), std::string::npos) << head;
   EXPECT_EQ(head.find("teacher_forcing holds up best"), std::string::npos) << head;
@@ -289,10 +301,9 @@ TEST(Cli, DataMakeTrainSampleEndToEnd) {
   EXPECT_TRUE(fs::exists(dir + "/run/config.json"));
   EXPECT_TRUE(fs::exists(dir + "/run/env.json"));
   EXPECT_EQ(read_checkpoint(latest_checkpoint(dir + "/run")).step, 6);
-  std::ifstream log(dir + "/run/train_log.jsonl");
-  int lines = 0;
-  for (std::string line; std::getline(log, line);) ++lines;
-  EXPECT_EQ(lines, 3);  // log_every 2, 6 steps
+  const TrainLog log = read_train_log(dir + "/run/train_log.jsonl");
+  EXPECT_EQ(log.intervals.size(), 3u);  // log_every 2, 6 steps
+  EXPECT_EQ(log.validation.size(), 1u);  // at the end: validate_every is past the 6 steps
 
   CliResult s = dfbench("sample --run " + dir + "/run --out " + dir + "/s.h5 --context 2 --length 12 --count 3");
   ASSERT_EQ(s.code, 0) << s.err;
@@ -345,11 +356,16 @@ TEST(Cli, ResumeAfterSigkillEqualsAnUninterruptedRun) {
   EXPECT_EQ(a.step, 150);
   EXPECT_EQ(b.step, 150);
   for (const auto& [name, t] : a.tensors) EXPECT_TRUE(torch::equal(t, b.tensors.at(name))) << name;
-  // The log was cut back to the checkpoint and continued: every step once, in order.
-  std::istringstream log(read_file(run + "/train_log.jsonl"));
-  std::vector<std::string> steps;
-  for (std::string line; std::getline(log, line);) steps.push_back(line.substr(line.find("\"step\":")));
-  EXPECT_EQ(steps.size(), 15u);
+  // The log was cut back to the checkpoint and continued: every interval once, in order, one
+  // header, and the one validation at the end.
+  const TrainLog log = read_train_log(run + "/train_log.jsonl");
+  ASSERT_EQ(log.intervals.size(), 15u);
+  for (size_t i = 0; i < log.intervals.size(); ++i) EXPECT_EQ(log.intervals[i].step, 10 * static_cast<int64_t>(i + 1));
+  EXPECT_EQ(log.validation.size(), 1u);
+  int headers = 0;
+  std::istringstream lines(read_file(run + "/train_log.jsonl"));
+  for (std::string line; std::getline(lines, line);) headers += line.find("\"batch\"") != std::string::npos;
+  EXPECT_EQ(headers, 1);
 }
 
 TEST(Cli, BadInputGivesOneClearErrorAndLosesNothing) {
@@ -371,10 +387,15 @@ TEST(Cli, BadInputGivesOneClearErrorAndLosesNothing) {
   ASSERT_EQ(dfbench("train --config tiny --out " + dir + "/run --set data.train_file=" + dir + "/d16.h5").code, 0);
   CliResult ok = dfbench("sample --run " + dir + "/run --out " + dir + "/s.h5 --count 2 --length 8");
   EXPECT_EQ(ok.code, 0) << ok.err;
-  CliResult wrong = dfbench("train --config tiny --out " + dir + "/r3 --set data.train_file=" + dir +
-                            "/d16.h5 --set data.eval_file=" + dir + "/d32.h5");
-  // Training does not read the eval file; sampling must refuse its frame size.
-  ASSERT_EQ(wrong.code, 0) << wrong.err;
+  // The evaluation file's frame size is refused before anything is written: by training (its
+  // validation reads it), and by sampling a run trained without validation.
+  EXPECT_ONE_ERROR(dfbench("train --config tiny --out " + dir + "/r3 --set data.train_file=" + dir +
+                           "/d16.h5 --set data.eval_file=" + dir + "/d32.h5"),
+                   "32x32");
+  EXPECT_FALSE(fs::exists(dir + "/r3/config.json"));
+  CliResult unvalidated = dfbench("train --config tiny --out " + dir + "/r3 --set train.validate_every=0 --set data.train_file=" +
+                                  dir + "/d16.h5 --set data.eval_file=" + dir + "/d32.h5");
+  ASSERT_EQ(unvalidated.code, 0) << unvalidated.err;
   EXPECT_ONE_ERROR(dfbench("sample --run " + dir + "/r3 --out " + dir + "/s3.h5 --count 2 --length 8"), "32x32");
   EXPECT_FALSE(fs::exists(dir + "/s3.h5"));
 

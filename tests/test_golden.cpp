@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -69,7 +70,8 @@ std::string machine_kind() {
 // Drops the keys whose values change from run to run (recursively).
 void drop_volatile(nlohmann::json& j) {
   if (j.is_object()) {
-    for (const char* k : {"environment", "seconds", "steps_per_second", "written_at"}) j.erase(k);
+    for (const char* k : {"environment", "seconds", "steps_per_second", "written_at", "train_seconds", "validation_seconds"})
+      j.erase(k);
     for (auto& [k, v] : j.items()) drop_volatile(v);
   } else if (j.is_array()) {
     for (auto& v : j) drop_volatile(v);
@@ -92,6 +94,8 @@ std::string content_hash(const fs::path& p) {
       drop_volatile(j);
       text += j.dump() + "\n";
     }
+  } else if (ext == ".md" || ext == ".tex") {  // the training table's wall times: "0s", "9m41s", "1h02m"
+    text = std::regex_replace(bytes, std::regex(R"(\b\d+(h\d\dm|m\d\ds|s)\b)"), "<time>");
   }
   return fnv1a_text(fnv1a(kFnvOffset, text.data(), text.size()));
 }

@@ -16,6 +16,8 @@
 #include "pipeline/run_config.h"
 #include "pipeline/run_parts.h"
 #include "pipeline/train_run.h"
+#include "metrics/training_summary.h"
+#include "train/train_log.h"
 #include "tests/tiny_models.h"
 
 namespace dfb {
@@ -75,18 +77,89 @@ TEST(Trainer, ResumedRunEqualsUninterruptedRun) {
     EXPECT_EQ(b.step, 6);
     ASSERT_EQ(a.tensors.size(), b.tensors.size());
     for (const auto& [name, t] : a.tensors) EXPECT_TRUE(torch::equal(t, b.tensors.at(name))) << name;
-    // The resumed log was cut back to step 3 and continued: steps increase, and the last line's
-    // loss (an interval both runs trained identically) is the same number.
-    auto log_lines = [](const std::string& run) {
-      std::vector<nlohmann::json> lines;
-      std::istringstream in(read_file(run + "/train_log.jsonl"));
-      for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
-      return lines;
-    };
-    std::vector<nlohmann::json> lf = log_lines(full), ls = log_lines(split);
-    for (size_t i = 1; i < ls.size(); ++i) EXPECT_LT(ls[i - 1]["step"], ls[i]["step"]);
-    EXPECT_EQ(ls.back()["step"], 6);
-    EXPECT_EQ(ls.back()["loss"].get<double>(), lf.back()["loss"].get<double>());
+    // The resumed log was cut back to step 3 and continued: steps increase, and the last
+    // interval's loss (one both runs trained identically) is the same number; so is the
+    // validation at the end.
+    const TrainLog lf = read_train_log(full + "/train_log.jsonl"), ls = read_train_log(split + "/train_log.jsonl");
+    for (size_t i = 1; i < ls.intervals.size(); ++i) EXPECT_LT(ls.intervals[i - 1].step, ls.intervals[i].step);
+    EXPECT_EQ(ls.steps(), 6);
+    EXPECT_EQ(ls.intervals.back().loss, lf.intervals.back().loss);
+    ASSERT_EQ(ls.validation.size(), 1u);
+    ASSERT_EQ(lf.validation.size(), 1u);
+    EXPECT_EQ(ls.validation.back().values, lf.validation.back().values);
+  });
+}
+
+TEST(TrainLog, ReadsEachKindOfLineAndSkipsOneCutShort) {
+  const std::string dir = fresh_dir("trainlog");
+  make_dirs(dir);
+  write_file_atomic(dir + "/train_log.jsonl",
+                    "{\"step\":0,\"batch\":4,\"frames\":6,\"parameters\":99,\"clips\":32}\n"
+                    "{\"step\":10,\"loss\":0.5,\"lr\":0.001,\"grad_norm\":1,\"steps_per_second\":2,\"step_flops\":1e9}\n"
+                    "{\"step\":10,\"validation\":{\"loss\":0.4,\"oracle_valid\":null},\"seconds\":1.5}\n"
+                    "{\"step\":20,\"loss\":0.25,\"lr\":0.001,\"grad_norm\":1,\"steps_per_second\":5}\n"
+                    "{\"step\":30,\"loss\":0.2");  // killed mid-line
+  const TrainLog log = read_train_log(dir + "/train_log.jsonl");
+  EXPECT_EQ(log.batch, 4);
+  EXPECT_EQ(log.frames, 6);
+  EXPECT_EQ(log.parameters, 99);
+  EXPECT_EQ(log.clips, 32);
+  ASSERT_EQ(log.intervals.size(), 2u);
+  EXPECT_EQ(log.steps(), 20);
+  EXPECT_DOUBLE_EQ(log.intervals[1].loss, 0.25);
+  EXPECT_DOUBLE_EQ(log.train_seconds(), 10 / 2.0 + 10 / 5.0);  // steps of each interval / its rate
+  EXPECT_DOUBLE_EQ(log.step_flops, 1e9);
+  ASSERT_EQ(log.validation.size(), 1u);
+  EXPECT_DOUBLE_EQ(log.validation[0].values.at("loss"), 0.4);
+  EXPECT_TRUE(std::isnan(log.validation[0].values.at("oracle_valid")));
+  EXPECT_DOUBLE_EQ(log.validation_seconds(), 1.5);
+
+  write_file_atomic(dir + "/bad.jsonl", "{\"step\":0,\"batch\":4,\"frames\":6}\n{\"step\":10,\"loss\":\"high\"}\n");
+  try {
+    read_train_log(dir + "/bad.jsonl");
+    FAIL() << "a loss that is not a number must be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.jsonl, line 2"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(read_train_log(dir + "/missing.jsonl"), Error);
+}
+
+// The validation reads the EMA weights only: a run validated every 2 steps trains bit for bit as
+// one never validated, logs its scores at 2, 4, 6, and its compute adds up from the header.
+TEST(Trainer, ValidationLeavesTheTrainingAsItWasAndIsLogged) {
+  single_threaded([] {
+    const std::string plain = fresh_dir("val0"), checked = fresh_dir("val2");
+    TrainRunOptions quiet;
+    quiet.quiet = true;
+    train_run(tiny_config({"train.steps=6", "train.validate_every=0"}), plain, quiet);
+    train_run(tiny_config({"train.steps=6", "train.validate_every=2", "train.validate_clips=3"}), checked, quiet);
+    CheckpointData a = read_checkpoint(latest_checkpoint(plain)), b = read_checkpoint(latest_checkpoint(checked));
+    ASSERT_EQ(a.tensors.size(), b.tensors.size());
+    for (const auto& [name, t] : a.tensors) EXPECT_TRUE(torch::equal(t, b.tensors.at(name))) << name;
+
+    EXPECT_TRUE(read_train_log(plain + "/train_log.jsonl").validation.empty());
+    const TrainLog log = read_train_log(checked + "/train_log.jsonl");
+    ASSERT_EQ(log.validation.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(log.validation[i].step, 2 * static_cast<int64_t>(i + 1));
+      EXPECT_TRUE(std::isfinite(log.validation[i].values.at("loss")));
+      const double valid = log.validation[i].values.at("oracle_valid");  // tiny is bouncing shapes
+      EXPECT_GE(valid, 0.0);
+      EXPECT_LE(valid, 1.0);
+    }
+    const RunConfig c = tiny_config();
+    EXPECT_EQ(log.batch, c.train.batch);
+    EXPECT_EQ(log.frames, c.train.frames);
+    EXPECT_GT(log.parameters, 0);
+    EXPECT_GT(log.step_flops, 0);
+
+    const nlohmann::json s = training_run_summary(checked);
+    EXPECT_EQ(s["steps"], 6);
+    EXPECT_EQ(s["clips_seen"], 6 * c.train.batch);
+    EXPECT_EQ(s["frames_seen"], 6 * c.train.batch * c.train.frames);
+    EXPECT_DOUBLE_EQ(s["flops"].get<double>(), 6 * log.step_flops);
+    EXPECT_EQ(s["validation"].size(), 3u);
+    EXPECT_THROW(training_run_summary(fresh_dir("untrained")), Error);
   });
 }
 

@@ -20,6 +20,8 @@ struct TrainConfig {
   double ema_decay = 0.995;
   int64_t checkpoint_every = 100;
   int64_t log_every = 10;
+  int64_t validate_every = 150;  // steps between validations (and at the end), where the run has one; 0 = none
+  int64_t validate_clips = 8;    // held-out clips a validation rolls out
   int64_t keep_checkpoints = 2;
   Precision precision = Precision::kFp32;  // of the forward and backward (weights, AdamW, EMA, loss: fp32)
 };

@@ -18,6 +18,7 @@
 #include "tensor/checkpoint.h"
 #include "tensor/compat.h"
 #include "tensor/frames.h"
+#include "tensor/op_profile.h"
 #include "train/optim.h"
 
 namespace dfb {
@@ -25,7 +26,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Keeps the log lines of steps <= `step` (a resumed run rewrites what came after).
+// Keeps the log lines of steps <= `step` (a resumed run rewrites what came after); none at step 0,
+// where the run starts over and writes its header again.
 void truncate_log(const std::string& path, int64_t step) {
   if (!fs::exists(path)) return;
   std::ifstream in(path);
@@ -33,7 +35,7 @@ void truncate_log(const std::string& path, int64_t step) {
   while (std::getline(in, line)) {
     try {
       nlohmann::json j = nlohmann::json::parse(line);
-      if (j.value("step", int64_t{0}) <= step) kept += line + "\n";
+      if (step > 0 && j.value("step", int64_t{0}) <= step) kept += line + "\n";
     } catch (const nlohmann::json::exception&) {  // a line cut short by a kill: drop it
     }
   }
@@ -117,9 +119,14 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
 
   std::ofstream log(log_path, std::ios::app);
   if (!log) throw Error("cannot append to " + log_path);
+  int64_t count = 0;
+  for (const auto& p : model->parameters()) count += p.numel();
+  if (step == 0)
+    log << nlohmann::json{{"step", 0}, {"batch", tc.batch}, {"frames", tc.frames}, {"parameters", count},
+                          {"clips", source->count}}
+               .dump()
+        << "\n";
   if (!options.quiet) {
-    int64_t count = 0;
-    for (const auto& p : model->parameters()) count += p.numel();
     std::fprintf(stderr, "train %s: %s %s, %lld parameters, %lld steps of %lld clips x %lld frames, %s %s, %d threads%s\n",
                  in.name.c_str(), method.name().c_str(), in.backbone_name.c_str(),
                  static_cast<long long>(count), static_cast<long long>(tc.steps), static_cast<long long>(tc.batch),
@@ -135,7 +142,7 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
     summary.checkpoint = path;
   };
 
-  double interval_loss = 0;
+  double interval_loss = 0, step_flops = 0;
   int64_t interval_n = 0;
   auto interval_start = std::chrono::steady_clock::now();
   const int64_t stop_at = options.stop_after >= 0 ? std::min(tc.steps, step + options.stop_after) : tc.steps;
@@ -153,14 +160,22 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
     draw_windows(source->count, source->length, tc.batch, tc.frames, gen);  // `gen` continues past the reader's draws
     std::vector<uint8_t> bytes = data.take(step);
     torch::Tensor x0 = frames_to_tensor(bytes.data(), tc.batch, tc.frames, source->height, source->width, source->channels).to(device);
-    torch::Tensor loss = training_loss(*model, method, diffusion, x0, gen, tc.precision);
+    torch::Tensor loss;
+    auto forward_backward = [&] {
+      loss = training_loss(*model, method, diffusion, x0, gen, tc.precision);
+      adam.zero_grad();
+      loss.backward();
+    };
+    // The first step of each call is counted (its operators' FLOPs) for the training compute.
+    if (step == summary.start_step)
+      step_flops = profile_ops(forward_backward).flops;
+    else
+      forward_backward();
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value))
       throw Error("training diverged: the loss is " + std::to_string(loss_value) + " at step " + std::to_string(step) +
                   (summary.checkpoint.empty() ? std::string() : "; the last good checkpoint is " + summary.checkpoint) +
                   " — lower train.lr or raise train.warmup");
-    adam.zero_grad();
-    loss.backward();
     const torch::Tensor grad_norm = clip_grad_norm(flat, tc.grad_clip);
     const double lr = learning_rate(tc, step);
     adam.step(lr);
@@ -173,14 +188,27 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - interval_start).count();
       summary.last_loss = interval_loss / interval_n;
-      log << nlohmann::json{{"step", done}, {"loss", summary.last_loss}, {"lr", lr}, {"grad_norm", grad_norm.item<double>()},
-                            {"steps_per_second", interval_n / std::max(secs, 1e-9)}}
-                 .dump()
-          << "\n";
+      nlohmann::json line{{"step", done}, {"loss", summary.last_loss}, {"lr", lr}, {"grad_norm", grad_norm.item<double>()},
+                          {"steps_per_second", interval_n / std::max(secs, 1e-9)}};
+      if (step_flops > 0) line["step_flops"] = step_flops;
+      step_flops = 0;
+      log << line.dump() << "\n";
       log.flush();
       interval_loss = 0;
       interval_n = 0;
       interval_start = std::chrono::steady_clock::now();
+    }
+    if (in.validate && tc.validate_every > 0 && (done % tc.validate_every == 0 || done == tc.steps)) {
+      const auto v0 = std::chrono::steady_clock::now();
+      const std::map<std::string, double> scores = in.validate(ema);
+      nlohmann::json values = nlohmann::json::object();
+      for (const auto& [name, value] : scores) values[name] = value;  // NaN is written as null
+      log << nlohmann::json{{"step", done}, {"validation", values},
+                            {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - v0).count()}}
+                 .dump()
+          << "\n";
+      log.flush();
+      interval_start += std::chrono::steady_clock::now() - v0;  // the step rate leaves the validation out
     }
     if (done % tc.checkpoint_every == 0 || done == stop_at) save(done);
     if (!options.quiet) {

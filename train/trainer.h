@@ -5,6 +5,7 @@
 // uninterrupted one bit for bit (same device, same thread count).
 #pragma once
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -44,6 +45,10 @@ struct TrainInputs {
   const Method* method = nullptr;  // its training levels
   std::function<Backbone()> make_backbone;                  // a fresh backbone (the model, then the EMA)
   std::function<std::unique_ptr<ClipSource>()> open_data;   // the training clips by index
+  // Optional: named scores of the EMA weights on held-out data (pipeline/validation.h), logged
+  // every train.validate_every steps and at the end. It must leave the weights and every
+  // generator of the training as it found them, so a run with it trains bit for bit as one without.
+  std::function<std::map<std::string, double>(Backbone& ema)> validate;
 };
 
 // Trains into run_dir. A fresh start writes config.json and env.json first and refuses a
