@@ -14,7 +14,7 @@ void read_options(JsonReader& r, DiffusionOptions& o) {
       .get_choice("schedule", o.schedule, {"cosine", "linear", "sigmoid"})
       .get("zero_terminal_snr", o.zero_terminal_snr)
       .get_choice("prediction", o.prediction, {"v", "eps", "x0"})
-      .get_choice("loss_weight", o.loss_weight, {"min_snr", "fused_snr", "uniform"})
+      .get_choice("loss_weight", o.loss_weight, {"min_snr", "floored_min_snr", "fused_snr", "uniform"})
       .get("snr_gamma", o.snr_gamma)
       .get("fused_snr_decay", o.fused_snr_decay)
       .get("clip_noise", o.clip_noise)
@@ -25,6 +25,9 @@ void read_options(JsonReader& r, DiffusionOptions& o) {
   r.check(o.clip_noise >= 0, "clip_noise", "must be >= 0 (0 disables)");
   r.check(!(o.zero_terminal_snr && o.prediction == "eps"), "zero_terminal_snr",
           "cannot be used with prediction 'eps' (x0 is undefined at zero SNR); use 'v'");
+  r.check(!(o.loss_weight == "floored_min_snr" && o.prediction == "eps"), "loss_weight",
+          "'floored_min_snr' cannot be used with prediction 'eps' (its weight 1/snr grows without bound at the noisiest levels); use 'v' or 'x0'");
+  r.check(!(o.loss_weight == "floored_min_snr" && o.snr_gamma < 1), "snr_gamma", "must be >= 1 with 'floored_min_snr'");
   r.finish();
 }
 
@@ -133,8 +136,11 @@ torch::Tensor Diffusion::loss_weights(const torch::Tensor& levels) const {
   torch::Tensor w;
   if (options_.loss_weight == "uniform") {
     w = torch::ones_like(snr);
-  } else if (options_.loss_weight == "min_snr") {
-    torch::Tensor clipped = snr.clamp_max(gamma);
+  } else if (options_.loss_weight == "min_snr" || options_.loss_weight == "floored_min_snr") {
+    // In x0 units min(snr, γ); floored_min_snr also keeps it at least 1 (max(snr, 1) is Salimans
+    // and Ho's truncated-SNR weight), so the noisiest levels, where the layout is decided, keep a
+    // weight of order one instead of vanishing with snr.
+    torch::Tensor clipped = options_.loss_weight == "min_snr" ? snr.clamp_max(gamma) : snr.clamp(1.0, gamma);
     if (options_.prediction == "v") w = clipped / (snr + 1);
     else if (options_.prediction == "eps") w = clipped / snr.clamp_min(1e-20);
     else w = clipped;

@@ -18,7 +18,7 @@ struct DiffusionOptions {
   std::string schedule = "cosine";        // cosine | linear | sigmoid
   bool zero_terminal_snr = false;         // rescale so ᾱ_N = 0 (Lin et al. 2023); needs prediction v or x0
   std::string prediction = "v";           // v | eps | x0
-  std::string loss_weight = "min_snr";    // min_snr | fused_snr | uniform
+  std::string loss_weight = "min_snr";    // min_snr | floored_min_snr | fused_snr | uniform
   double snr_gamma = 5.0;                 // γ of min-SNR (also the clip of fused_snr)
   double fused_snr_decay = 0.96;          // d of fused_snr
   double clip_noise = 6.0;                // ε clipped to ±clip_noise; 0 disables

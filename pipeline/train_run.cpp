@@ -17,7 +17,9 @@ TrainSummary train_run(const RunConfig& config, const std::string& run_dir, cons
   in.name = config.name;
   in.seed = config.seed;
   in.device = config.device;
-  in.config_text = config.resolved.dump(2) + "\n";
+  // The run's own config: its one method, without the comparison's "methods" list (whose
+  // entries a non-causal method's resolved backbone could not serve when the file is read back).
+  in.config_text = config_for_method(config.resolved, config.method).dump(2) + "\n";
   in.environment_json = environment_json(config.device).dump(2) + "\n";
   in.backbone_name = config.backbone.value("name", std::string("?"));
   in.diffusion = config.diffusion;

@@ -20,6 +20,7 @@
 #include "train/train_log.h"
 #include "tensor/checkpoint.h"
 #include "base/files.h"
+#include "base/json_reader.h"
 #include "pipeline/sampler.h"
 #include "formats/dataset_file.h"
 #include "methods/diffusion_forcing/scheduling.h"
@@ -321,6 +322,15 @@ TEST(Cli, DataMakeTrainSampleEndToEnd) {
   // Same seed, same file contents.
   ASSERT_EQ(dfbench("sample --run " + dir + "/run --out " + dir + "/s2.h5 --context 2 --length 12 --count 3").code, 0);
   EXPECT_EQ(read_rollout_file(dir + "/s2.h5").generated.frames, roll.generated.frames);
+
+  // A non-causal method trained from a preset that lists causal ones too: the run's config.json
+  // is its own (no "methods" list), so the run folder reads back and samples.
+  CliResult fs_train = dfbench("train --config tiny --out " + dir + "/fs --set train.steps=2 --set 'method={\"name\": \"full_sequence\"}'");
+  ASSERT_EQ(fs_train.code, 0) << fs_train.err;
+  EXPECT_FALSE(load_json_file(dir + "/fs/config.json").contains("methods"));
+  CliResult fs_sample = dfbench("sample --run " + dir + "/fs --out " + dir + "/fs.h5 --context 2 --length 6 --count 2");
+  ASSERT_EQ(fs_sample.code, 0) << fs_sample.err;
+  EXPECT_EQ(read_rollout_file(dir + "/fs.h5").method, "full_sequence");
 }
 
 TEST(Cli, ResumeAfterSigkillEqualsAnUninterruptedRun) {

@@ -11,6 +11,7 @@
 #include "tensor/compat.h"
 #include "diffusion/diffusion.h"
 #include "base/error.h"
+#include "base/json_reader.h"
 #include "train/optim.h"
 #include "methods/diffusion_forcing/scheduling.h"
 
@@ -146,20 +147,38 @@ TEST(Diffusion, DdimStochasticStepHasTheRightVariance) {
 }
 
 TEST(Diffusion, MinSnrWeightsFollowTheFormula) {
+  for (std::string weight : {"min_snr", "floored_min_snr"})
   for (std::string pred : {"v", "eps", "x0"}) {
+    if (weight == "floored_min_snr" && pred == "eps") continue;  // refused by the config reader
     DiffusionOptions o;
     o.prediction = pred;
+    o.loss_weight = weight;
     Diffusion d(o);
     torch::Tensor lv = torch::tensor({{0, 1, 50, 300, 700, 1000}}, torch::kLong);
     torch::Tensor w = d.loss_weights(lv);
     EXPECT_EQ(w[0][0].item<float>(), 0.0f) << "a clean frame carries no loss";
     for (int64_t t = 1; t < 6; ++t) {
       const double ab = d.alpha_bar()[lv[0][t].item<int64_t>()].item<double>(), snr = ab / (1 - ab);
-      const double clipped = std::min(snr, 5.0);
+      const double clipped = std::min(weight == "min_snr" ? snr : std::max(snr, 1.0), 5.0);
       const double want = pred == "v" ? clipped / (snr + 1) : pred == "eps" ? clipped / snr : clipped;
-      EXPECT_NEAR(w[0][t].item<float>(), want, 1e-5 * std::max(1.0, want)) << pred << " level " << lv[0][t].item<int64_t>();
+      EXPECT_NEAR(w[0][t].item<float>(), want, 1e-5 * std::max(1.0, want)) << weight << " " << pred << " level " << lv[0][t].item<int64_t>();
     }
   }
+}
+
+TEST(Diffusion, FlooredMinSnrIsRefusedWhereItsWeightHasNoBound) {
+  auto errors_of = [](const nlohmann::json& j) {
+    ConfigErrors errors;
+    JsonReader r(j, "diffusion", errors);
+    DiffusionOptions o;
+    read_options(r, o);
+    return errors.lines();
+  };
+  EXPECT_TRUE(errors_of({{"loss_weight", "floored_min_snr"}}).empty());
+  const std::vector<std::string> eps = errors_of({{"loss_weight", "floored_min_snr"}, {"prediction", "eps"}});
+  ASSERT_EQ(eps.size(), 1u);
+  EXPECT_NE(eps[0].find("diffusion.loss_weight"), std::string::npos) << eps[0];
+  EXPECT_EQ(errors_of({{"loss_weight", "floored_min_snr"}, {"snr_gamma", 0.5}}).size(), 1u);
 }
 
 TEST(Diffusion, LossIsTheMeanOverFramesThatCarryLoss) {

@@ -8,7 +8,7 @@
 // recorded on; elsewhere the test is skipped and says how to record them there, with the
 // binary of the commit to compare against:
 //   DFB_GOLDEN_WRITE=<case> [DFB_GOLDEN_CLI=path/to/dfbench] build/dfbench_tests --gtest_filter='Golden*'
-// The records were made on an Intel Xeon without AMX; elsewhere the test skips.
+// Each record names the machine kind it was made on (its "machine:" line); elsewhere the test skips.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
