@@ -182,6 +182,9 @@ std::string headline(const ReportData& d, const std::set<std::string>& exclude) 
   std::sort(e.begin(), e.end(), [&](const Entry& a, const Entry& b) { return better == "lower" ? a.value < b.value : a.value > b.value; });
   const std::string where = k > 0 ? "at " + std::to_string(k) + "× the training length" : "within the training length";
   auto value = [](const Entry& x) { return fmt(x.value) + " [" + fmt(x.lo) + ", " + fmt(x.hi) + "]"; };
+  if (e.size() == 1 && !exclude.empty())  // one method left: nothing to rank it against
+    return "Only " + e[0].set + " passes the fair-opponent gate, so no method is ranked against it; its " + metric +
+           " " + where + " is " + value(e[0]) + ".";
   std::string s = "By " + metric + " (" + better + " is better) " + where + ", " + e[0].set + " holds up best (" +
                   value(e[0]) + ")";
   for (size_t i = 1; i < e.size(); ++i)

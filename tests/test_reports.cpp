@@ -3,6 +3,7 @@
 // escaped wherever they reach HTML or LaTeX.
 #include <gtest/gtest.h>
 
+#include "reports/summary_table.h"
 #include "reports/gate.h"
 #include "reports/pairwise_table.h"
 #include "reports/report_data.h"
@@ -86,8 +87,13 @@ TEST(Gate, AnUndertrainedMethodIsMarkedAndKeptOutOfTheVerdict) {
   EXPECT_EQ(undertrained(gate), (std::set<std::string>{"b", "c<script>"}));
   const std::string g = gate_sentence(gate);
   EXPECT_NE(g.find("c<script> (oracle_valid within T_train 0.10 < 0.72 = 0.80 × the truth's 0.90)"), std::string::npos) << g;
-  // Without the undertrained methods a is alone: no pair is left to rank.
+  // Without the undertrained methods a is alone: no pair is left to rank, and the headline says so.
   EXPECT_FALSE(pairwise_table(d, "oracle_valid", "8", undertrained(gate)));
+  d.metric_info["oracle_valid"] = {{"better", "higher"}};
+  d.t_train = d.length = 8;  // no multiple of T_train: the headline reads the values within it
+  const std::string alone = headline(d, undertrained(gate));
+  EXPECT_NE(alone.find("Only a passes the fair-opponent gate"), std::string::npos) << alone;
+  EXPECT_EQ(alone.find("holds up best"), std::string::npos) << alone;
   // With only c kept out, a and b are compared, and c appears nowhere in the sentence.
   const auto u = pairwise_table(d, "oracle_valid", "8", {"c<script>"});
   EXPECT_EQ(u->methods, (std::vector<std::string>{"a", "b"}));
