@@ -3,7 +3,8 @@
 //                     at H×H: dfbench's op (F=1) against LibTorch's operators composed (F=0)
 //   BM_PeakMatmul/N, BM_PeakConv  the attainable peak (GFLOP/s) of a large product and of a 3x3
 //                     convolution, for the roofline (docs/performance.md)
-// DFB_PRECISION=fp32|bf16 sets the precision, as for the model benchmarks.
+// DFB_PRECISION=fp32|bf16 sets their precision (DFB_BENCH_SET, which reaches the smoke config of
+// the model benchmarks, does not apply here).
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
