@@ -63,7 +63,7 @@ void add_train(CLI::App& app) {
 void add_sample(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("sample", "Roll a trained run out past its training length into a rollout file");
   struct Args {
-    std::string run, out, checkpoint, device, precision;
+    std::string run, out, checkpoint, device, precision, clips;
     int64_t context = -1, length = -1, count = -1, batch = -1;
     int64_t seed = -1, steps = -1;
     double eta = -1;
@@ -78,6 +78,7 @@ void add_sample(CLI::App& app) {
   sub->add_option("--batch", a->batch, "rollouts per backbone call (default: sample.batch)");
   sub->add_option("--seed", a->seed, "rollout seed (default: the run's seed)");
   sub->add_option("--checkpoint", a->checkpoint, "checkpoint file (default: the run's latest)");
+  sub->add_option("--clips", a->clips, "dataset file whose first clips are continued (default: the config's evaluation clips)");
   sub->add_option("--device", a->device, "cpu or cuda (default: the run's)");
   sub->add_option("--precision", a->precision, "fp32 or bf16 autocast for the backbone's calls (default: sample.precision)")
       ->check(CLI::IsMember({"fp32", "bf16"}));
@@ -100,6 +101,7 @@ void add_sample(CLI::App& app) {
     if (!a->precision.empty()) parse_precision(a->precision, r.precision);
     if (r.steps < 1) throw Error("--steps must be >= 1");
     r.checkpoint = a->checkpoint;
+    r.clips_file = a->clips;
     Rollouts s = sample_run(config, a->run, r);
     write_rollout_file(a->out, s);
     std::printf("wrote %s: %lld rollouts of %lld frames (%lld context) by %s, step %lld\n", a->out.c_str(),

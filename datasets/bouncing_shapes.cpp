@@ -7,6 +7,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,22 @@ void draw(const Shape& s, const std::array<uint8_t, 3>& color, uint8_t* frame, i
   }
 }
 
+// The first hidden frame and the gap's length of one clip (blackout), from three draws made
+// whatever the outcome, so every clip uses the stream alike. {0, 0}: no gap.
+std::pair<int64_t, int64_t> draw_gap(const BouncingShapesOptions& o, int64_t length, Rng& rng) {
+  const bool has = rng.uniform() < o.gap_share;
+  const int64_t g = o.gap_min + rng.below(o.gap_max - o.gap_min + 1);
+  const int64_t lo = o.gap_start_min;
+  const int64_t hi = std::max(lo, o.gap_start_max < 0 ? length - 1 - g : std::min<int64_t>(o.gap_start_max, length - 1 - g));
+  const int64_t start = lo + rng.below(hi - lo + 1);
+  const int64_t end = std::min(start + g, length - 1);  // the last frame stays in view
+  if (!has || end <= start) return {0, 0};
+  return {start, end - start};
+}
+
+// Whether a shape lies wholly outside the occluder's columns [x0, x1).
+bool clear_of(const Shape& s, double x0, double x1) { return s.x + s.r <= x0 || s.x - s.r >= x1; }
+
 std::string generator_json(const BouncingShapesOptions& o, uint64_t seed) {
   nlohmann::json j;
   j["generator"] = "bouncing_shapes";
@@ -85,6 +102,13 @@ std::string generator_json(const BouncingShapesOptions& o, uint64_t seed) {
   j["speed_max"] = o.speed_max;
   j["squares"] = o.squares;
   j["seed"] = seed;
+  // Only where they differ from the defaults: data made before these options keeps its key.
+  if (o.colors != "fixed") j["colors"] = o.colors;
+  if (o.memory == "blackout")
+    j["blackout"] = {{"gap_min", o.gap_min}, {"gap_max", o.gap_max}, {"gap_start_min", o.gap_start_min},
+                     {"gap_start_max", o.gap_start_max}, {"gap_share", o.gap_share}, {"hidden_value", o.hidden_value}};
+  if (o.memory == "occluder")
+    j["occluder"] = {{"x", o.occluder_x}, {"width", o.occluder_width}, {"hidden_value", o.hidden_value}};
   return j.dump();
 }
 
@@ -115,6 +139,31 @@ void validate(const BouncingShapesOptions& o) {
   if (!(o.speed_max < span))
     throw Error(fail_prefix("speed_max") + " must be < size - 2*radius_max = " + num(span) +
                 ", got " + num(o.speed_max));
+  if (o.colors != "fixed" && o.colors != "random")
+    throw Error(fail_prefix("colors") + " must be \"fixed\" or \"random\", got \"" + o.colors + "\"");
+  if (o.memory != "none" && o.memory != "blackout" && o.memory != "occluder")
+    throw Error(fail_prefix("memory") + " must be \"none\", \"blackout\" or \"occluder\", got \"" + o.memory + "\"");
+  if (o.hidden_value < 0 || o.hidden_value > 63)
+    throw Error(fail_prefix("hidden_value") + " must be in 0..63 (darker than any shape the oracle counts), got " +
+                std::to_string(o.hidden_value));
+  if (o.memory == "blackout") {
+    if (o.gap_min < 1 || o.gap_max < o.gap_min)
+      throw Error(fail_prefix("gap_min") + " and gap_max must satisfy 1 <= gap_min <= gap_max, got " +
+                  std::to_string(o.gap_min) + " and " + std::to_string(o.gap_max));
+    if (o.gap_start_min < 0 || (o.gap_start_max >= 0 && o.gap_start_max < o.gap_start_min))
+      throw Error(fail_prefix("gap_start_min") + " must be >= 0 and gap_start_max -1 or >= it, got " +
+                  std::to_string(o.gap_start_min) + " and " + std::to_string(o.gap_start_max));
+    if (!(o.gap_share >= 0 && o.gap_share <= 1))
+      throw Error(fail_prefix("gap_share") + " must be in [0, 1], got " + num(o.gap_share));
+  }
+  if (o.memory == "occluder") {
+    if (o.occluder_width < 1 || o.occluder_width > o.size - 4 * o.radius_max)
+      throw Error(fail_prefix("occluder_width") + " must be in 1.." + num(o.size - 4 * o.radius_max) +
+                  " (room for a whole shape on either side), got " + std::to_string(o.occluder_width));
+    if (o.occluder_x < -1 || o.occluder_x + o.occluder_width > o.size)
+      throw Error(fail_prefix("occluder_x") + " must be -1 (centred) or leave the bar inside the frame, got " +
+                  std::to_string(o.occluder_x));
+  }
 }
 
 Clips generate_bouncing_shapes(const BouncingShapesOptions& options, int64_t count, int64_t length,
@@ -143,8 +192,13 @@ Clips generate_bouncing_shapes(const BouncingShapesOptions& options, int64_t cou
   clips.frames.assign(static_cast<size_t>(count * length * frame_bytes), 0);
   clips.states.assign(static_cast<size_t>(count * length * n * kStateDim), 0.0f);
   clips.colors.resize(static_cast<size_t>(count * n * 3));
+  const bool hides = options.memory != "none";
+  if (hides) clips.visible.assign(static_cast<size_t>(count * length * n), 1);
+  const int bar_x = options.occluder_x >= 0 ? options.occluder_x : (size - options.occluder_width) / 2;
+  const uint8_t grey = static_cast<uint8_t>(options.hidden_value);
 
   std::vector<Shape> shapes(n);
+  std::vector<int> colour(n);
   for (int64_t c = 0; c < count; ++c) {
     Rng rng(clip_seed(seed, c));
     for (int i = 0; i < n; ++i) {
@@ -157,8 +211,18 @@ Clips generate_bouncing_shapes(const BouncingShapesOptions& options, int64_t cou
       s.vx = speed * std::cos(angle);
       s.vy = speed * std::sin(angle);
       s.square = (options.squares && i % 2 == 1) ? 1 : 0;
-      for (int k = 0; k < 3; ++k) clips.colors[(c * n + i) * 3 + k] = kShapePalette[i % kShapePaletteSize][k];
+      colour[i] = i % kShapePaletteSize;
     }
+    if (options.colors == "random") {  // a uniform draw without replacement: the first n of a shuffled palette
+      std::array<int, kShapePaletteSize> palette{};
+      for (int k = 0; k < kShapePaletteSize; ++k) palette[k] = k;
+      for (int k = kShapePaletteSize - 1; k > 0; --k) std::swap(palette[k], palette[rng.below(k + 1)]);
+      for (int i = 0; i < n; ++i) colour[i] = palette[i];
+    }
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < 3; ++k) clips.colors[(c * n + i) * 3 + k] = kShapePalette[colour[i]][k];
+    const std::pair<int64_t, int64_t> gap = options.memory == "blackout" ? draw_gap(options, length, rng)
+                                                                         : std::pair<int64_t, int64_t>{0, 0};
     for (int64_t t = 0; t < length; ++t) {
       if (t > 0) {
         for (Shape& s : shapes) {
@@ -168,9 +232,14 @@ Clips generate_bouncing_shapes(const BouncingShapesOptions& options, int64_t cou
       }
       uint8_t* frame = clips.frames.data() + (c * length + t) * frame_bytes;
       float* state = clips.states.data() + (c * length + t) * n * kStateDim;
+      uint8_t* visible = hides ? clips.visible.data() + (c * length + t) * n : nullptr;
+      const bool blackout = t >= gap.first && t < gap.first + gap.second;
+      if (blackout) std::fill(frame, frame + frame_bytes, grey);
       for (int i = 0; i < n; ++i) {
         const Shape& s = shapes[i];
-        draw(s, kShapePalette[i % kShapePaletteSize], frame, size);
+        if (!blackout) draw(s, kShapePalette[colour[i]], frame, size);
+        if (blackout) visible[i] = 0;
+        if (options.memory == "occluder" && !clear_of(s, bar_x, bar_x + options.occluder_width)) visible[i] = 0;
         float* st = state + i * kStateDim;
         st[0] = static_cast<float>(s.x);
         st[1] = static_cast<float>(s.y);
@@ -179,6 +248,10 @@ Clips generate_bouncing_shapes(const BouncingShapesOptions& options, int64_t cou
         st[4] = static_cast<float>(s.r);
         st[5] = static_cast<float>(s.square);
       }
+      if (options.memory == "occluder")  // the bar in front of every shape
+        for (int py = 0; py < size; ++py)
+          std::fill(frame + (static_cast<int64_t>(py) * size + bar_x) * 3,
+                    frame + (static_cast<int64_t>(py) * size + bar_x + options.occluder_width) * 3, grey);
     }
   }
   return clips;

@@ -18,6 +18,9 @@ struct Clips {
   int64_t objects = 0;          // 0 when the data has no true state
   std::vector<float> states;    // [count, length, objects, kStateDim]
   std::vector<uint8_t> colors;  // [count, objects, 3], RGB of each object
+  // [count, length, objects]: 1 where the object is in view, 0 where it is hidden (a blackout,
+  // behind an occluder); empty = always in view. Only with states.
+  std::vector<uint8_t> visible;
   std::string source;           // e.g. "bouncing_shapes"
   std::string split;            // "train" or "eval"
   double fps = 0;               // 0 when unknown

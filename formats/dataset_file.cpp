@@ -28,6 +28,9 @@ void check_clips(const std::string& path, const Clips& c) {
         shape_text({c.count, c.length, c.objects, kStateDim}));
   if (c.objects > 0 && static_cast<int64_t>(c.colors.size()) != c.count * c.objects * 3)
     bad("colors hold " + std::to_string(c.colors.size()) + " values, expected " + shape_text({c.count, c.objects, 3}));
+  if (!c.visible.empty() && (c.objects < 1 || static_cast<int64_t>(c.visible.size()) != c.count * c.length * c.objects))
+    bad("visible holds " + std::to_string(c.visible.size()) + " values, expected " +
+        shape_text({c.count, c.length, c.objects}) + " (and states)");
   if (!std::isfinite(c.fps) || c.fps < 0) bad("fps must be finite and >= 0");
 }
 
@@ -46,6 +49,7 @@ void write_dataset_file(const std::string& path, const Clips& clips, const std::
   if (k > 0) {
     w.write("states", h5::DType::kF32, clips.states.data(), {n, l, k, kStateDim}, {1, l, k, kStateDim}, 4);
     w.write("colors", h5::DType::kU8, clips.colors.data(), {n, k, 3});
+    if (!clips.visible.empty()) w.write("visible", h5::DType::kU8, clips.visible.data(), {n, l, k}, {1, l, k}, 4);
   }
   w.attr("/", "schema_version", kDatasetSchemaVersion);
   w.attr("/", "source", clips.source);
@@ -113,6 +117,16 @@ Clips read_dataset_file(const std::string& path) {
           h5::dtype_name(ct) + " " + shape_text(cs));
   }
 
+  // /visible uint8 [N, L, K], 0 or 1: only beside /states.
+  const bool has_visible = r.exists("visible");
+  if (has_visible) {
+    if (!has_states) bad("/visible is present but /states is missing (which objects it would describe is unknown)");
+    const std::vector<int64_t> vs = r.shape("visible"), expected = {c.count, c.length, c.objects};
+    if (!r.is_dataset("visible") || r.dtype("visible") != h5::DType::kU8 || vs != expected)
+      bad(std::string("/visible must be uint8 ") + shape_text(expected) + " to match /states, found " +
+          h5::dtype_name(r.dtype("visible")) + " " + shape_text(vs));
+  }
+
   // Optional attributes.
   c.source = optional_string(r, "source");
   c.split = optional_string(r, "split");
@@ -125,6 +139,11 @@ Clips read_dataset_file(const std::string& path) {
   if (c.objects > 0) {
     c.states = r.read_f32("states");
     c.colors = r.read_u8("colors");
+  }
+  if (has_visible) {
+    c.visible = r.read_u8("visible");
+    for (uint8_t v : c.visible)
+      if (v > 1) bad("/visible holds " + std::to_string(v) + "; it must hold 0 (hidden) or 1 (in view)");
   }
   return c;
 }

@@ -2,6 +2,7 @@
 //   /frames  uint8 [N, L, H, W, C], chunked one clip per chunk, deflate-compressed
 //   /states  float32 [N, L, K, 6]   true object states, where known
 //   /colors  uint8 [N, K, 3]        object colours, where known
+//   /visible uint8 [N, L, K]        1 where an object is in view, 0 where hidden (memory data), optional
 //   attributes on "/": schema_version (int, = kDatasetSchemaVersion), source, split, fps, generator (JSON text)
 #pragma once
 #include <functional>

@@ -50,6 +50,7 @@ RolloutFile open_rollout_file(const std::string& path) {
   const std::vector<int64_t> truth_shape = {r.truth.count, r.truth.length, r.truth.height, r.truth.width,
                                             r.truth.channels};
   for (const std::string& m : r.methods) {
+    if (f.has_attr(m, "config")) r.configs[m] = f.attr_string(m, "config");
     const Clips c = frame_shape(f, m + "/frames");
     const std::vector<int64_t> s = {c.count, c.length, c.height, c.width, c.channels};
     if (s != truth_shape)
@@ -71,6 +72,15 @@ RolloutFile open_rollout_file(const std::string& path) {
     r.truth.objects = s[2];
     r.truth.states = f.read_f32("truth/states");
     r.truth.colors = f.read_u8("truth/colors");
+  }
+  if (f.exists("truth/visible")) {  // memory data: which objects each true frame shows
+    const std::vector<int64_t> expected = {r.truth.count, r.truth.length, r.truth.objects};
+    if (r.truth.objects < 1) bad("/truth/visible needs /truth/states beside it");
+    if (f.dtype("truth/visible") != h5::DType::kU8 || f.shape("truth/visible") != expected)
+      bad("/truth/visible must be uint8 " + h5::shape_text(expected) + ", found " + h5::shape_text(f.shape("truth/visible")));
+    r.truth.visible = f.read_u8("truth/visible");
+    for (uint8_t v : r.truth.visible)
+      if (v > 1) bad("/truth/visible holds " + std::to_string(v) + "; it must hold 0 (hidden) or 1 (in view)");
   }
   if (f.has_attr("truth", "source")) r.truth.source = f.attr_string("truth", "source");
   return r;
@@ -134,6 +144,8 @@ void write_rollout_file(const std::string& path, const Rollouts& r) {
   if (r.truth.objects > 0) {
     w.write("truth/states", h5::DType::kF32, r.truth.states.data(), {r.truth.count, r.truth.length, r.truth.objects, kStateDim});
     w.write("truth/colors", h5::DType::kU8, r.truth.colors.data(), {r.truth.count, r.truth.objects, 3});
+    if (!r.truth.visible.empty())
+      w.write("truth/visible", h5::DType::kU8, r.truth.visible.data(), {r.truth.count, r.truth.length, r.truth.objects});
   }
   w.attr("/", "format", std::string("dfbench rollouts"));
   w.attr("/", "schema_version", kRolloutSchemaVersion);

@@ -2,6 +2,7 @@
 //   /<method>/frames  uint8 [B, L, H, W, C]  context frames first
 //   /truth/frames     uint8 [B, L, H, W, C]  the ground-truth continuation
 //   /truth/states, /truth/colors              where the data has true states
+//   /truth/visible    uint8 [B, L, K]        which objects each true frame shows (memory data), optional
 //   attributes on "/": format = "dfbench rollouts", schema_version, context, t_train;
 //   on /<method>: checkpoint_step, steps, eta, config, stage_key
 // dfbench writes one method per file; evaluation reads files with any number of method
@@ -11,6 +12,7 @@
 // rollout and frame. Torch-free.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,7 @@ struct RolloutFile {
   int64_t context = 0, t_train = 0;
   std::vector<std::string> methods;  // every group except /truth, sorted
   Clips truth;                       // frames, and states/colors where the file has them
+  std::map<std::string, std::string> configs;  // method → its `config` attribute (JSON), where it has one
 };
 
 // Reads the attributes and /truth, and checks every method's layout against it. Throws

@@ -206,12 +206,16 @@ void reproduce(const ReproduceOptions& a) {
   // The shape-count check of every rollout file, in one table and shape_count.json.
   nlohmann::json per_method = nlohmann::json::object();
   std::vector<std::pair<std::string, std::vector<ShapeShare>>> tables;
-  std::vector<std::string> samples;
+  std::vector<std::string> samples, memory;
   double train_s = 0, sample_s = 0;
   for (size_t i = 0; i < jobs.size(); ++i) {
     const MethodOutcome& o = outcomes[i];
     const std::string name = jobs[i].name();
     samples.push_back(jobs[i].dir + "/samples.h5");
+    if (!config.memory.gaps.empty())  // the method's own config: its backbone decides whether a sink applies
+      for (const std::string& f :
+           memory_sample_files(parse_run_config(job_json(json, job_methods[i], config, jobs[i]), a.preset), jobs[i].dir))
+        memory.push_back(f);
     train_s += o.train_s;
     sample_s += o.sample_s;
     per_method[name] = {{"seconds", {{"train", o.train_s}, {"sample", o.sample_s}}}};
@@ -244,7 +248,7 @@ void reproduce(const ReproduceOptions& a) {
   }
 
   // 3. Every method's rollouts (all seeds) evaluated together; 4. the report.
-  const double evaluate_s = evaluate_stage(config, samples, json["data"]["train_file"].get<std::string>(), out);
+  const double evaluate_s = evaluate_stage(config, samples, json["data"]["train_file"].get<std::string>(), out, memory);
   report_stage(out);
   std::printf("reproduce %s: done in %s (data %s, train %s, sample %s, evaluate %s; train and sample summed over "
               "methods)\n",

@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kReportVersion = 1;  // bump when the report's layout changes, so reruns rebuild it
+constexpr int kReportVersion = 2;  // bump when the report's layout changes, so reruns rebuild it
 
 // Writes `clips` to `path` unless a file with the same generator and shape is there.
 void ensure_dataset(const std::string& path, const Clips& clips) {
@@ -78,6 +78,28 @@ MethodKeys method_keys(const RunConfig& config, const std::string& data) {
   return k;
 }
 
+// The memory sweep's rollouts of a method (RunConfig::memory): one file per gap length, and one
+// more per gap with the attention sink (sink > 0) for a windowed backbone.
+struct MemoryRollouts {
+  int64_t gap = 0, sink = 0;
+  std::string file;
+};
+std::vector<MemoryRollouts> memory_rollouts(const RunConfig& config, const std::string& run) {
+  std::vector<MemoryRollouts> out;
+  const bool windowed = config.memory.sink > 0 && !config.memory.gaps.empty() && !build_backbone(config)->recurrent();
+  for (int64_t gap : config.memory.gaps) {
+    out.push_back({gap, 0, run + "/memory_G" + std::to_string(gap) + ".h5"});
+    if (windowed) out.push_back({gap, config.memory.sink, run + "/memory_G" + std::to_string(gap) + "_sink.h5"});
+  }
+  return out;
+}
+std::string memory_key(const MethodKeys& k, const RunConfig& config, const MemoryRollouts& m) {
+  return stage_key({k.sample, config.resolved["memory"], m.gap, m.sink});
+}
+std::string memory_label(const std::string& label, const MemoryRollouts& m) {
+  return m.sink > 0 ? label + "+sink" + std::to_string(m.sink) : label;
+}
+
 // The rollout file holds this method's rollouts made with `key`.
 bool samples_current(const std::string& samples, const std::string& label, const std::string& key) {
   if (!fs::exists(samples)) return false;
@@ -100,8 +122,8 @@ std::string data_key(const std::string& train_file) {
 std::string train_key(const nlohmann::json& resolved, const std::string& data) {
   nlohmann::json in = nlohmann::json::object();
   for (const auto& [key, value] : resolved.items()) {
-    if (key == "data" || key == "sample" || key == "evaluate" || key == "device" || key == "threads" || key == "name" ||
-        key == "seeds")
+    if (key == "data" || key == "sample" || key == "evaluate" || key == "memory" || key == "device" || key == "threads" ||
+        key == "name" || key == "seeds")
       continue;
     in[key] = key == "method" ? training_part(value) : value;
   }
@@ -111,9 +133,17 @@ std::string train_key(const nlohmann::json& resolved, const std::string& data) {
 
 bool method_stage_done(const nlohmann::json& json, const MethodJob& job, const std::string& source) {
   const RunConfig config = parse_run_config(json, source);
-  return checkpoint_step(job.dir) >= config.train.steps &&
-         samples_current(job.dir + "/samples.h5", job.label,
-                          method_keys(config, data_key(config.data.train_file)).sample);
+  const MethodKeys keys = method_keys(config, data_key(config.data.train_file));
+  bool done = checkpoint_step(job.dir) >= config.train.steps && samples_current(job.dir + "/samples.h5", job.label, keys.sample);
+  for (const MemoryRollouts& m : memory_rollouts(config, job.dir))
+    done = done && samples_current(m.file, memory_label(job.label, m), memory_key(keys, config, m));
+  return done;
+}
+
+std::vector<std::string> memory_sample_files(const RunConfig& config, const std::string& run) {
+  std::vector<std::string> out;
+  for (const MemoryRollouts& m : memory_rollouts(config, run)) out.push_back(m.file);
+  return out;
 }
 
 std::string MethodJob::name() const {
@@ -132,6 +162,7 @@ nlohmann::json data_stage(const nlohmann::json& json, const RunConfig& config, c
   const std::string eval = fs::absolute(out + "/data/eval.h5").string();
   ensure_dataset(train, load_train_clips(config));
   ensure_dataset(eval, load_eval_clips(config, config.sample.count, config.sample.length));
+  for (int64_t gap : config.memory.gaps) ensure_dataset(memory_clips_file(out, gap), load_memory_clips(config, gap));
   j["data"] = {{"train_file", train}, {"eval_file", eval}};
   return j;
 }
@@ -190,6 +221,30 @@ MethodOutcome method_stage(const nlohmann::json& json, const MethodJob& job, con
   } else {
     std::printf("sample: %s is up to date\n", samples.c_str());
   }
+  // The memory sweep: the clips of each gap length continued from the end of their gap.
+  for (const MemoryRollouts& m : memory_rollouts(config, run)) {
+    const std::string mkey = memory_key(keys, config, m), label = memory_label(job.label, m);
+    if (samples_current(m.file, label, mkey)) {
+      std::printf("sample: %s is up to date\n", m.file.c_str());
+      continue;
+    }
+    RunConfig swept = config;  // the sink as the rollouts' config records it
+    if (m.sink > 0) {
+      swept.sample.sink = m.sink;
+      swept.resolved["sample"]["sink"] = m.sink;
+    }
+    SampleRequest req = default_request(swept);
+    req.clips_file = memory_clips_file(out, m.gap);
+    req.count = config.memory.count;
+    req.context = config.memory.before + m.gap;
+    req.length = req.context + config.memory.after;
+    Rollouts result = sample_run(swept, run, req);
+    result.method = label;
+    result.stage_key = mkey;
+    write_rollout_file(m.file, result);
+    std::printf("sample: wrote %s (gap %lld%s)\n", m.file.c_str(), static_cast<long long>(m.gap),
+                m.sink > 0 ? (", sink " + std::to_string(m.sink)).c_str() : "");
+  }
   o.sample_s = seconds_since(t0);
   return o;
 }
@@ -201,7 +256,7 @@ std::vector<ShapeShare> rollout_shares(const std::string& samples) {
 }
 
 double evaluate_stage(const RunConfig& config, const std::vector<std::string>& samples, const std::string& train_file,
-                      const std::string& out) {
+                      const std::string& out, const std::vector<std::string>& memory) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string encoder = out + "/encoder.h5", metrics = out + "/metrics.json";
   const EvaluateConfig& e = config.evaluate;
@@ -242,6 +297,8 @@ double evaluate_stage(const RunConfig& config, const std::vector<std::string>& s
   nlohmann::json inputs = {{"evaluate", config.resolved["evaluate"]}, {"encoder", encoder_hash},
                            {"fd_window", o.fd_window}, {"samples", nlohmann::json::array()}};
   for (const std::string& s : samples) inputs["samples"].push_back({s, read_rollout_file(s).stage_key});
+  for (const std::string& s : memory) inputs["memory"].push_back({s, read_rollout_file(s).stage_key});
+  if (!memory.empty()) inputs["versions"]["memory"] = 1;
   for (const MetricInfo& m : metric_catalogue()) inputs["versions"][m.name] = m.version;
   inputs["versions"]["training"] = 1;  // metrics.json's training section
   const std::string key = stage_key(inputs);
@@ -254,6 +311,12 @@ double evaluate_stage(const RunConfig& config, const std::vector<std::string>& s
   } catch (const std::exception&) {  // missing or unreadable: evaluate
   }
   Evaluation ev = evaluate_rollouts(o);
+  if (!memory.empty()) {  // the sweep's files continue other clips: their memory section alone, merged in
+    EvaluateOptions mo = o;
+    mo.samples = memory;
+    mo.train_runs.clear();
+    ev.metrics["memory"] = evaluate_rollouts(mo).metrics["memory"];
+  }
   ev.metrics["evaluate"] = config.resolved["evaluate"];
   ev.metrics["stage_key"] = key;
   write_evaluation(ev, out);

@@ -5,6 +5,7 @@
 //   train     runs/P/<method>/checkpoints      key: the resolved config minus what only acts at
 //                                              sampling or evaluation, plus the data's key
 //   sample    runs/P/<method>/samples.h5       key: train key, checkpoint step, method, sample
+//   memory    runs/P/<method>/memory_G<g>.h5   key: sample key, memory section, gap (a "memory" sweep only)
 //   evaluate  runs/P/metrics.json, curves.csv  key: evaluate section, every rollout file's key,
 //                                              the fd_self encoder's content hash
 //   report    runs/P/report/                   key: the evaluation's key, the report version
@@ -27,7 +28,7 @@ namespace dfb {
 // path and size.
 std::string data_key(const std::string& train_file);
 // The train key of a resolved config: everything that shapes the trained weights — every
-// section but data (replaced by `data`, the data's key), sample, evaluate, device, threads,
+// section but data (replaced by `data`, the data's key), sample, evaluate, memory, device, threads,
 // name and seeds, and the method without the options it reads as sampling-time ones.
 std::string train_key(const nlohmann::json& resolved, const std::string& data);
 
@@ -58,13 +59,16 @@ MethodOutcome method_stage(const nlohmann::json& json, const MethodJob& job, con
 
 // Both are done: trained to the end with this config, rollouts made with these options.
 bool method_stage_done(const nlohmann::json& json, const MethodJob& job, const std::string& source);
+// The memory sweep's rollout files of a method's run folder, one per gap length (none without a sweep).
+std::vector<std::string> memory_sample_files(const RunConfig& config, const std::string& run);
 
 // The shape-count shares of a rollout file (empty when the data has no object count).
 std::vector<ShapeShare> rollout_shares(const std::string& samples);
 
-// Every method's rollouts (all seeds) evaluated together into OUT/metrics.json and curves.csv.
+// Every method's rollouts (all seeds) evaluated together into OUT/metrics.json and curves.csv;
+// the memory sweep's files (`memory`, possibly none) add metrics.json's "memory" section.
 double evaluate_stage(const RunConfig& config, const std::vector<std::string>& samples, const std::string& train_file,
-                      const std::string& out);
+                      const std::string& out, const std::vector<std::string>& memory = {});
 // OUT/report/ from OUT's evaluation.
 void report_stage(const std::string& out);
 

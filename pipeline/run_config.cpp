@@ -107,6 +107,24 @@ void read_evaluate(JsonReader& r, EvaluateConfig& e) {
   r.finish();
 }
 
+void read_memory(JsonReader& r, MemoryConfig& m, const DataConfig& data, const nlohmann::json& options) {
+  r.get("gaps", m.gaps).get("before", m.before).get("after", m.after).get("count", m.count).get("sink", m.sink);
+  r.check(m.sink >= 0, "sink", "must be >= 0 (0 = no rollouts with an attention sink)");
+  bool ascending = !m.gaps.empty() && m.gaps.front() >= 1;
+  for (size_t i = 1; i < m.gaps.size(); ++i) ascending = ascending && m.gaps[i] > m.gaps[i - 1];
+  r.check(ascending, "gaps", "must be a non-empty list of gap lengths >= 1 in ascending order");
+  r.check(m.before >= 1, "before", "must be >= 1 (frames shown before the gap)");
+  r.check(m.after >= 1, "after", "must be >= 1 (frames generated after the gap)");
+  r.check(m.count >= 2, "count", "must be >= 2 (the chance level compares each clip with the others)");
+  // Generated data must hide objects; with data files (a reproduce stage's own config, whose data
+  // stage already wrote the sweep's clips from the generator) the clips are taken as they are.
+  const bool blackout = !data.train_file.empty() || (data.dataset == "bouncing_shapes" && options.is_object() &&
+                                                     options.contains("memory") && options["memory"] == "blackout");
+  r.check(blackout, "gaps",
+          "the memory sweep needs generated bouncing_shapes data with \"memory\": \"blackout\" in data.options");
+  r.finish();
+}
+
 void read_sample(JsonReader& r, SampleConfig& s) {
   r.get("steps", s.steps)
       .get("eta", s.eta)
@@ -114,6 +132,7 @@ void read_sample(JsonReader& r, SampleConfig& s) {
       .get("length", s.length)
       .get("count", s.count)
       .get("batch", s.batch);
+  if (r.has("sink")) r.get("sink", s.sink);  // recorded only when given: configs without it keep their keys
   read_precision(r, s.precision);
   r.check(s.steps >= 1, "steps", "must be >= 1");
   r.check(s.eta >= 0, "eta", "must be >= 0");
@@ -121,6 +140,7 @@ void read_sample(JsonReader& r, SampleConfig& s) {
   r.check(s.length > s.context, "length", "must exceed context (it counts the context frames too)");
   r.check(s.count >= 1, "count", "must be >= 1");
   r.check(s.batch >= 1, "batch", "must be >= 1");
+  r.check(s.sink >= 0, "sink", "must be >= 0 (0 = no attention sink)");
   r.finish();
 }
 
@@ -152,6 +172,12 @@ std::vector<nlohmann::json> read_methods(const nlohmann::json& json, const nlohm
     nlohmann::json entry = !list[i].is_string() ? list[i]
                            : list[i] == method.value("name", nlohmann::json()) ? method
                                                                                : nlohmann::json{{"name", list[i]}};
+    // An entry may bring a backbone of its own (the same method on two backbones, under two labels).
+    nlohmann::json own_backbone;
+    if (entry.is_object() && entry.contains("backbone")) {
+      own_backbone = entry["backbone"];
+      entry.erase("backbone");
+    }
     nlohmann::json resolved = nlohmann::json::object();
     ConfigErrors own;  // an implicit entry's errors belong to "method" (reported there) or to the backbone
     JsonReader m(entry, path, listed ? errors : own);
@@ -164,8 +190,12 @@ std::vector<nlohmann::json> read_methods(const nlohmann::json& json, const nlohm
     if (!labels.insert(method_label(resolved)).second)
       errors.add(path, "'" + method_label(resolved) + "' appears twice; give one entry a distinct \"label\"");
     ConfigErrors backbone_errors;  // reported per method, not as errors of "backbone" itself
-    JsonReader b(backbone, "backbone", backbone_errors);
+    nlohmann::json resolved_backbone = nlohmann::json::object();
+    JsonReader b(own_backbone.is_null() ? backbone : own_backbone, own_backbone.is_null() ? "backbone" : path + ".backbone",
+                 backbone_errors);
+    b.record_into(resolved_backbone);
     make_backbone(b, BackboneShape{shape.channels, shape.size, frames, made->causal()});
+    if (!own_backbone.is_null()) resolved["backbone"] = resolved_backbone;
     if (!backbone_errors.empty()) {
       if (listed) {
         for (const std::string& line : backbone_errors.lines()) errors.add(path, "with this method, " + line);
@@ -186,6 +216,10 @@ nlohmann::json config_for_method(const nlohmann::json& json, const nlohmann::jso
   out.erase("methods");
   nlohmann::json m = method;
   m.erase("label");
+  if (m.contains("backbone")) {  // the entry's own backbone replaces the config's
+    out["backbone"] = m["backbone"];
+    m.erase("backbone");
+  }
   out["method"] = m;
   return out;
 }
@@ -225,6 +259,12 @@ RunConfig parse_run_config(const nlohmann::json& json, const std::string& source
   {
     JsonReader e = r.child("evaluate");
     read_evaluate(e, c.evaluate);
+  }
+  if (json.is_object() && json.contains("memory")) {  // optional: recorded only where it is given
+    JsonReader m = r.child("memory");
+    const nlohmann::json none = nlohmann::json::object();
+    const nlohmann::json& data = json.contains("data") && json["data"].is_object() ? json["data"] : none;
+    read_memory(m, c.memory, c.data, data.contains("options") ? data["options"] : none);
   }
   r.check(c.data.train_file.empty() ? c.data.clip_length >= c.train.frames : true, "data.clip_length",
           "must be >= train.frames (" + std::to_string(c.train.frames) + ")");

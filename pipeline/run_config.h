@@ -1,5 +1,6 @@
 // The run configuration: one JSON object, read strictly (docs/design.md §7 config.json).
-// Sections: name, seed, seeds, device, threads, data, diffusion, backbone, method, methods, train, sample, evaluate.
+// Sections: name, seed, seeds, device, threads, data, diffusion, backbone, method, methods, train, sample, evaluate,
+// memory (optional).
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
@@ -27,6 +28,7 @@ struct SampleConfig {
   int64_t length = 64;   // total frames per rollout, context included
   int64_t count = 16;    // rollouts
   int64_t batch = 16;    // rollouts per backbone call
+  int64_t sink = 0;      // attention sink: first frames kept in every window (RolloutOptions::sink); recorded only when given
   Precision precision = Precision::kFp32;  // of the backbone calls (the DDIM update: fp32)
 };
 
@@ -36,6 +38,21 @@ struct EvaluateConfig {
   int64_t encoder_dim = 12;      // its features (and fd_random's)
   int64_t bootstrap = 1000;      // resamples of the 95% intervals
   int64_t fd_window = 0;         // frames per window of fd_*_w; 0 = T_train
+};
+
+// The memory sweep of `reproduce` (docs/design.md §4.8; off unless the config has a "memory"
+// section): for every gap length G, `count` evaluation clips of `before` frames, a blackout of
+// G frames and `after` frames; each method is given the first before + G frames and continues
+// them, and the memory metrics score what comes back after the gap. Needs bouncing_shapes data
+// with memory "blackout" (the options of its training clips; the sweep sets the gap itself).
+struct MemoryConfig {
+  std::vector<int64_t> gaps;  // ascending; empty = no memory sweep
+  int64_t before = 4;         // frames shown before the gap (the objects' colours, sizes, motion)
+  int64_t after = 8;          // frames generated after it
+  int64_t count = 16;         // clips per gap length (the chance level needs at least 2)
+  // > 0: windowed models are rolled out a second time with an attention sink of this many frames
+  // (SampleConfig::sink), labelled "<label>+sink<k>": the cheap inference-time memory.
+  int64_t sink = 0;
 };
 
 struct RunConfig {
@@ -50,12 +67,14 @@ struct RunConfig {
   nlohmann::json method = nlohmann::json::object();    // {"name": "diffusion_forcing", options...}
   // The comparison `reproduce` runs (docs/design.md §4): every entry trained and rolled out
   // with the same data, backbone, training budget and seed. Each is a method object like
-  // `method` (a bare name stands for {"name": name}). Absent: `method` alone. Resolved.
+  // `method` (a bare name stands for {"name": name}), which may carry a "backbone" of its own
+  // (the same method on two backbones, e.g. for the memory sweep). Absent: `method` alone. Resolved.
   std::vector<nlohmann::json> methods;
   std::vector<std::string> methods_skipped;  // "name: why" for registered methods the backbone cannot serve
   TrainConfig train;
   SampleConfig sample;
   EvaluateConfig evaluate;
+  MemoryConfig memory;
 
   nlohmann::json resolved;  // every key with its value or default: what config.json holds
 };
@@ -75,7 +94,7 @@ struct DataShape {
 DataShape data_shape(const RunConfig& config);
 
 // The config of one entry of `methods`: `json` with "method" set to it and "methods" removed
-// (what `train` of that method alone would read).
+// (what `train` of that method alone would read); an entry's own "backbone" replaces the config's.
 nlohmann::json config_for_method(const nlohmann::json& json, const nlohmann::json& method);
 // A method entry's run name: its "name", or "label" when given (two entries may share a name
 // with different options, e.g. two guidance weights).

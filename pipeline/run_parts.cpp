@@ -88,12 +88,17 @@ Clips first_clips(const Clips& c, int64_t count, int64_t length) {
   out.length = length;
   out.frames.clear();
   out.states.clear();
+  out.visible.clear();
   const int64_t k = c.objects;
   for (int64_t i = 0; i < count; ++i) {
     out.frames.insert(out.frames.end(), c.clip(i), c.clip(i) + length * c.frame_bytes());
     if (k > 0) {
       const float* s = c.states.data() + i * c.length * k * kStateDim;
       out.states.insert(out.states.end(), s, s + length * k * kStateDim);
+    }
+    if (!c.visible.empty()) {
+      const uint8_t* v = c.visible.data() + i * c.length * k;
+      out.visible.insert(out.visible.end(), v, v + length * k);
     }
   }
   if (k > 0) out.colors.resize(static_cast<size_t>(count * k * 3));
@@ -107,12 +112,33 @@ Clips load_eval_clips(const RunConfig& config, int64_t count, int64_t length) {
     require_shape(c, data_shape(config), "data.options (evaluation clips)");
     return c;
   }
-  Clips c = read_dataset_file(config.data.eval_file);
-  require_shape(c, data_shape(config), config.data.eval_file);
+  return load_clips_file(config, config.data.eval_file, count, length);
+}
+
+Clips load_clips_file(const RunConfig& config, const std::string& file, int64_t count, int64_t length) {
+  Clips c = read_dataset_file(file);
+  require_shape(c, data_shape(config), file);
   if (c.count < count || c.length < length)
-    throw Error(config.data.eval_file + ": has " + std::to_string(c.count) + " clips of " + std::to_string(c.length) +
+    throw Error(file + ": has " + std::to_string(c.count) + " clips of " + std::to_string(c.length) +
                 " frames; asked for " + std::to_string(count) + " of " + std::to_string(length));
   return first_clips(c, count, length);
+}
+
+Clips load_memory_clips(const RunConfig& config, int64_t gap) {
+  const MemoryConfig& m = config.memory;
+  if (m.gaps.empty()) throw Error("the config has no memory sweep (a \"memory\" section with \"gaps\")");
+  RunConfig swept = config;
+  swept.data.options["gap_min"] = swept.data.options["gap_max"] = gap;
+  swept.data.options["gap_start_min"] = swept.data.options["gap_start_max"] = m.before;
+  swept.data.options["gap_share"] = 1.0;
+  // A stream of its own per gap length: never a training, evaluation or validation clip.
+  Clips c = generate(swept, m.count, m.before + gap + m.after, step_seed(config.data.seed, -100 - gap), "eval");
+  require_shape(c, data_shape(config), "data.options (memory clips)");
+  return c;
+}
+
+std::string memory_clips_file(const std::string& out, int64_t gap) {
+  return out + "/data/memory_G" + std::to_string(gap) + ".h5";
 }
 
 Clips load_validation_clips(const RunConfig& config, int64_t count, int64_t length) {

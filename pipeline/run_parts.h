@@ -5,6 +5,7 @@
 #include <torch/types.h>
 
 #include <memory>
+#include <string>
 
 #include "backbones/backbone.h"
 #include "rollout/method.h"
@@ -32,6 +33,15 @@ std::unique_ptr<ClipSource> open_train_source(const RunConfig& config);
 // `count` evaluation clips of `length` frames: the first of eval_file (an error when it
 // has too few or too short clips), or the procedural dataset with a seed of its own.
 Clips load_eval_clips(const RunConfig& config, int64_t count, int64_t length);
+// The first `count` clips of `length` frames of a dataset file (the evaluation or memory
+// clips a rollout continues); an error naming the file when it has too few or too short clips
+// or another frame shape than the model's.
+Clips load_clips_file(const RunConfig& config, const std::string& file, int64_t count, int64_t length);
+// The memory sweep's clips of gap length `gap` (RunConfig::memory): memory.count clips of
+// before + gap + after frames, the gap right after the first `before`, from a seed of their own.
+Clips load_memory_clips(const RunConfig& config, int64_t gap);
+// Where reproduce keeps them: OUT/data/memory_G<gap>.h5.
+std::string memory_clips_file(const std::string& out, int64_t gap);
 // `count` held-out clips of `length` frames for the validation during training
 // (pipeline/validation.h): generated with a seed of their own, or, where the data comes from
 // files, the first clips of eval_file (as many as it has, up to count).

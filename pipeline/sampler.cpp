@@ -23,6 +23,7 @@ SampleRequest default_request(const RunConfig& config) {
   r.batch = config.sample.batch;
   r.steps = config.sample.steps;
   r.eta = config.sample.eta;
+  r.sink = config.sample.sink;
   r.precision = config.sample.precision;
   r.seed = config.seed;
   return r;
@@ -55,12 +56,14 @@ Rollouts sample_run(const RunConfig& config, const std::string& run_dir, const S
   nlohmann::json resolved = config.resolved;
   if (resolved.contains("sample")) resolved["sample"]["precision"] = precision_name(req.precision);  // as made
   out.config_json = resolved.dump();
-  out.truth = load_eval_clips(config, req.count, req.length);
+  out.truth = req.clips_file.empty() ? load_eval_clips(config, req.count, req.length)
+                                     : load_clips_file(config, req.clips_file, req.count, req.length);
   torch::Tensor truth = clips_to_tensor(out.truth);  // [N, L, C, H, W]
   out.generated = out.truth;
   out.generated.objects = 0;
   out.generated.states.clear();
   out.generated.colors.clear();
+  out.generated.visible.clear();
   out.generated.source = "dfbench " + out.method;
   out.generated.frames.clear();
 
@@ -68,6 +71,7 @@ Rollouts sample_run(const RunConfig& config, const std::string& run_dir, const S
   RolloutOptions ro;
   ro.steps = req.steps;
   ro.eta = req.eta;
+  ro.sink = req.sink;
   Progress progress("sample " + out.method + " (frames)", req.count * horizon);
   int64_t first = 0, n = 0;  // the batch in flight
   if (!req.quiet) ro.on_frames = [&](int64_t made) { progress.update(first * horizon + n * made); };

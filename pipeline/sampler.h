@@ -12,10 +12,12 @@ namespace dfb {
 struct SampleRequest {
   int64_t context = 2, length = 64, count = 16, batch = 16;
   int64_t steps = 10;       // sampling steps S
+  int64_t sink = 0;         // attention sink (RolloutOptions::sink)
   double eta = 0.0;         // DDIM η
   Precision precision = Precision::kFp32;  // of the backbone's calls
   uint64_t seed = 0;        // rollout noise; the generator of batch i is seeded by step_seed(seed, i)
   std::string checkpoint;   // "" = the run's latest
+  std::string clips_file;   // dataset file whose first clips are continued; "" = the config's evaluation clips
   bool quiet = false;
 };
 

@@ -57,6 +57,21 @@ std::string run_gnuplot(const std::string& script, const std::string& text, cons
   return start == std::string::npos ? out : out.substr(start);
 }
 
+// The head of a chart of points at categories 0..n−1 (with a little room each side): SVG
+// terminal, output, key below the plot, grid, and the categories as x tics.
+std::string categorical_head(const std::string& svg, const std::string& size, int key_columns,
+                             const std::vector<std::string>& categories) {
+  std::string xtics;
+  for (size_t i = 0; i < categories.size(); ++i)
+    xtics += std::string(i ? ", " : "") + gp_string(categories[i]) + " " + std::to_string(i);
+  return "set terminal svg size " + size + " dynamic enhanced font 'Helvetica,12' background rgb 'white'\n"
+         "set output " + gp_string(svg) + "\n"
+         "set key outside below horizontal maxcols " + std::to_string(key_columns) +
+         " samplen 1 font ',10'\nset grid ytics lc rgb '#dddddd'\nset border 3\nset tics nomirror\n"
+         "set xrange [-0.6:" + std::to_string(static_cast<double>(categories.size()) - 0.4) + "]\nset xtics (" + xtics +
+         ")\n";
+}
+
 }  // namespace
 
 std::string plot_metric(const ReportData& d, const std::string& metric, const std::string& work_dir) {
@@ -222,15 +237,8 @@ std::string plot_windows(const ReportData& d, const std::string& metric, const s
     plots += gp_string(file) + " using 1:2:3:4 with yerrorbars pt " + (truth ? "6" : "7") + " ps 0.8 lw 1.5 lc rgb " +
              gp_string(c) + " title " + gp_string(plain(sets[i]));
   }
-  std::string xtics;
-  for (size_t w = 0; w < names.size(); ++w) xtics += std::string(w ? ", " : "") + gp_string(names[w]) + " " + std::to_string(w);
   const std::string svg = work_dir + "/" + metric + ".windows.svg", script = work_dir + "/" + metric + ".windows.gp";
-  std::string g;
-  g += "set terminal svg size 560,400 dynamic enhanced font 'Helvetica,12' background rgb 'white'\n";
-  g += "set output " + gp_string(svg) + "\n";
-  g += "set key outside below horizontal maxcols 3 samplen 1 font ',10'\nset grid ytics lc rgb '#dddddd'\n"
-       "set border 3\nset tics nomirror\n";
-  g += "set xrange [-0.6:" + std::to_string(static_cast<double>(names.size()) - 0.4) + "]\nset xtics (" + xtics + ")\n";
+  std::string g = categorical_head(svg, "560,400", 3, names);
   g += "set ylabel " + gp_string(axis_label(d, metric)) + "\n";
   g += "set title " + gp_string(plain(metric + ": mean per window, 95% interval (" +
                                    d.metric_info.at(metric).value("better", "") + " is better)")) + "\n";
@@ -284,6 +292,56 @@ std::string plot_against_truth(const ReportData& d, const std::string& metric, c
     g += "plot " + plots + "\n";
   }
   g += "unset multiplot\n";
+  return run_gnuplot(script, g, svg);
+}
+
+std::string plot_memory(const nlohmann::json& memory, const std::string& work_dir) {
+  make_dirs(work_dir);
+  const nlohmann::json& methods = memory.at("methods");
+  std::vector<int64_t> gaps;  // every gap any method was measured at, ascending
+  for (const auto& [name, m] : methods.items())
+    for (const auto& g : m.at("gaps")) gaps.push_back(g.at("gap").get<int64_t>());
+  std::sort(gaps.begin(), gaps.end());
+  gaps.erase(std::unique(gaps.begin(), gaps.end()), gaps.end());
+  if (gaps.empty()) throw Error("report: the memory section has no gap");
+  auto slot = [&](int64_t gap) { return static_cast<double>(std::find(gaps.begin(), gaps.end(), gap) - gaps.begin()); };
+  const double width = 0.7, step = methods.size() > 1 ? width / static_cast<double>(methods.size() - 1) : 0;
+  std::map<int64_t, double> chance;
+  std::string plots;
+  size_t i = 0, colour = 0;
+  for (const auto& [name, m] : methods.items()) {
+    const std::string file = work_dir + "/memory." + std::to_string(i) + ".dat";
+    std::ofstream out(file);
+    for (const auto& g : m.at("gaps")) {
+      const auto& r = g.at("colour_recall");
+      if (g.contains("chance") && g["chance"]["colour_recall"].is_number())
+        chance[g["gap"].get<int64_t>()] = g["chance"]["colour_recall"].get<double>();
+      if (!r["mean"].is_number()) continue;
+      const double mean = r["mean"].get<double>();
+      out << slot(g["gap"].get<int64_t>()) - width / 2 + step * static_cast<double>(i) << ' ' << mean << ' '
+          << (r["lo"].is_number() ? r["lo"].get<double>() : mean) << ' ' << (r["hi"].is_number() ? r["hi"].get<double>() : mean)
+          << '\n';
+    }
+    const bool truth = name == "truth";
+    const std::string c = truth ? "#000000" : kColors[colour++ % 8];
+    if (!plots.empty()) plots += ", \\\n  ";
+    plots += gp_string(file) + " using 1:2:3:4 with yerrorbars pt " + (truth ? "6" : "7") + " ps 0.8 lw 1.5 lc rgb " +
+             gp_string(c) + " title " + gp_string(plain(name));
+    ++i;
+  }
+  if (!chance.empty()) {
+    const std::string file = work_dir + "/memory.chance.dat";
+    std::ofstream out(file);
+    for (const auto& [gap, v] : chance) out << slot(gap) - width / 2 - 0.1 << ' ' << v << '\n' << slot(gap) + width / 2 + 0.1 << ' ' << v << "\n\n";
+    plots += ", \\\n  " + gp_string(file) + " using 1:2 with lines dt 2 lw 1.5 lc rgb '#000000' title 'chance'";
+  }
+  std::vector<std::string> names;
+  for (int64_t gap : gaps) names.push_back("G = " + std::to_string(gap));
+  const std::string svg = work_dir + "/memory.svg", script = work_dir + "/memory.gp";
+  std::string g = categorical_head(svg, "760,420", 4, names);
+  g += "set yrange [0:1.05]\nset ylabel 'colour recall after the gap'\n";
+  g += "set title " + gp_string(plain("colour recall after a gap of G frames, 95% interval; chance dashed")) + "\n";
+  g += "plot " + plots + "\n";
   return run_gnuplot(script, g, svg);
 }
 

@@ -3,6 +3,7 @@
 // T_train), per-window summaries, one method against the truth, and the training curves.
 #pragma once
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -26,5 +27,9 @@ std::string plot_against_truth(const ReportData& data, const std::string& metric
 // scale) and validation loss, and its validation oracle_valid on the right axis with the
 // method's fair-opponent threshold dotted (`gate`: label → threshold; absent = none).
 std::string plot_training(const ReportData& data, const std::map<std::string, double>& gate, const std::string& work_dir);
+
+// Colour recall after a gap of G frames (metrics.json "memory", docs/metrics.md "Memory"): a point
+// with its 95% interval per method at each gap length, the chance level dashed in black.
+std::string plot_memory(const nlohmann::json& memory, const std::string& work_dir);
 
 }  // namespace dfb

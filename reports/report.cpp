@@ -14,6 +14,7 @@
 #include "formats/rollout_file.h"
 #include "reports/gate.h"
 #include "reports/media.h"
+#include "reports/memory_section.h"
 #include "reports/pairwise_table.h"
 #include "reports/plots.h"
 #include "reports/report_data.h"
@@ -127,7 +128,7 @@ std::string build_report(const ReportOptions& o) {
   const std::string vmetric = verdict_metric(d);
   const std::string vwindow = vmetric.empty() ? "" : largest_window(d, vmetric);
   const auto gate = fair_opponent_gate(d);
-  const std::set<std::string> below = undertrained(gate);
+  const std::set<std::string> below = below_gate(gate);
   const std::optional<PairwiseTable> verdict =
       vmetric.empty() ? std::nullopt : pairwise_table(d, vmetric, vwindow, below);
   const std::string gated = gate_sentence(gate);
@@ -164,13 +165,15 @@ std::string build_report(const ReportOptions& o) {
     const std::string rule = oracle ? "oracle_valid within T_train at least " + format_number(rules.oracle_share) + " × the truth's"
                                     : "fd_self within T_train at most " + format_number(rules.fd_factor) + " × the truth's";
     html += "<h2>Fair-opponent gate</h2><p>A method is ranked only when its quality within the training length "
-            "reaches the gate (" + escape(rule) + "); below it, it is reported as undertrained.</p>\n"
+            "reaches the gate (" + escape(rule) + "). Below it, its training's validation says whether it "
+            "was still improving (undertrained) or had stopped, so that more of the same training would not "
+            "obviously lift it.</p>\n"
             "<table><tr><th>method</th><th>" + escape(any.metric) + " within T_train</th><th>gate</th><th></th></tr>\n";
     md += "## Fair-opponent gate (" + rule + ")\n\n| method | " + any.metric + " within T_train | gate | |\n| --- | --- | --- | --- |\n";
     for (const auto& [label, g] : gate) {
-      const std::string status = g.pass ? "passes" : "undertrained";
+      const std::string status = gate_status(g);
       html += "<tr><td>" + escape(label) + "</td><td>" + format_number(g.value) + "</td><td>" + format_number(g.threshold) +
-              "</td><td>" + status + "</td></tr>\n";
+              "</td><td>" + escape(status) + "</td></tr>\n";
       md += "| `" + label + "` | " + format_number(g.value) + " | " + format_number(g.threshold) + " | " + status + " |\n";
     }
     html += "</table>\n";
@@ -191,6 +194,29 @@ std::string build_report(const ReportOptions& o) {
     html += "<h2>Training</h2><p>" + escape(about) + "</p>" + table_html(t) + "\n<figure class=\"wide\">" + svg +
             "</figure>\n";
     md += "## Training\n\n" + about + "\n\n" + table_markdown(t) + "\n![training](plots/training.svg)\n\n";
+    tex += table_latex(t) + "\n";
+  }
+  // Memory: recall after a gap, where the evaluation has a memory section (docs/metrics.md "Memory").
+  for (const ReportRun& r : d.runs) {
+    if (!r.metrics.contains("memory") || !r.metrics["memory"].is_object()) continue;
+    const nlohmann::json& memory = r.metrics["memory"];
+    const SummaryTable t = memory_table(memory);
+    const std::string svg = plot_memory(memory, work);
+    write_file_atomic(out + "/plots/memory.svg", svg);
+    const std::string about =
+        "What each model still knows about objects it last saw before a gap of G frames (a blackout): given the "
+        "frames up to the end of the gap, it continues them, and the first " +
+        std::to_string(memory.value("frames_after", 2)) +
+        " frames it makes are matched to the returning objects' true states. Colour recall is the share drawn in "
+        "their own colour; chance is what a model with no memory of the clip scores (other clips' frames in its "
+        "place); the memory horizon is the largest gap up to which recall stays above chance by " +
+        format_number(memory.value("horizon_margin", 0.1)) + " (docs/metrics.md).";
+    std::string findings;
+    for (const std::string& f : memory_findings(memory)) findings += (findings.empty() ? "" : " ") + f;
+    html += "<h2>Memory" + (d.runs.size() > 1 ? " (" + escape(r.name) + ")" : std::string()) + "</h2><p>" +
+            escape(about) + "</p>" + table_html(t) + "\n<p>" + escape(findings) + "</p><figure class=\"wide\">" + svg +
+            "</figure>\n";
+    md += "## Memory\n\n" + about + "\n\n" + table_markdown(t) + "\n" + findings + "\n\n![memory](plots/memory.svg)\n\n";
     tex += table_latex(t) + "\n";
   }
   // Quality: per-window means first (readable at a glance), one method against the truth for the

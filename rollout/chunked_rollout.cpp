@@ -35,7 +35,7 @@ torch::Tensor chunked_rollout(Denoiser& d, const torch::Tensor& context, int64_t
     const int64_t h = std::min(co.chunk, horizon - made);
     // A recurrent backbone sees the whole past (its state is extended, not rebuilt); others a window.
     const int64_t past = d.recurrent() ? have : std::min(have, window - h);
-    torch::Tensor history = video.slice(1, have - past, have);
+    torch::Tensor history = d.recurrent() ? video.slice(1, have - past, have) : window_history(video, have, past, ro.sink);
     torch::Tensor chunk = d.noise(b, h, context, gen);
     const StepPlan plan = co.plan(h, steps);
     for (size_t row = 0; row + 1 < plan.size(); ++row) {

@@ -59,6 +59,22 @@ TrainLevels full_sequence_levels(int64_t batch, int64_t frames, int64_t n_levels
   return out;
 }
 
+TrainLevels context_conditioned_levels(int64_t batch, int64_t frames, int64_t n_levels, at::Generator& gen) {
+  torch::Tensor first = uniform_levels({batch, 1}, 1, frames - 1, gen);
+  torch::Tensor noisy = uniform_levels({batch, 1}, 1, n_levels, gen);
+  torch::Tensor t = torch::arange(frames, torch::kLong).unsqueeze(0);
+  TrainLevels out;
+  out.levels = torch::where(t < first, torch::zeros({batch, frames}, torch::kLong), noisy.expand({batch, frames}));
+  out.loss_mask = (t >= first).to(torch::kFloat32);
+  return out;
+}
+
+torch::Tensor window_history(const torch::Tensor& video, int64_t have, int64_t past, int64_t sink) {
+  const int64_t k = std::min(sink, past - 1);
+  if (k <= 0 || have <= past) return video.slice(1, have - past, have);
+  return torch::cat({video.slice(1, 0, k), video.slice(1, have - (past - k), have)}, 1);
+}
+
 torch::Tensor uniform_levels(const std::vector<int64_t>& shape, int64_t low, int64_t high, at::Generator& gen) {
   return torch::randint(low, high + 1, shape, gen, torch::TensorOptions().dtype(torch::kLong));
 }

@@ -23,6 +23,10 @@ struct TrainLevels {
 struct RolloutOptions {
   int64_t steps = 10;  // sampling steps S
   double eta = 0.0;    // DDIM η
+  // Attention sink (StreamingLLM; Rolling Forcing and LongLive keep one): once the rollout is
+  // longer than the window, its first `sink` frames stay at the front of every window and the
+  // rest of it slides (window_history). 0 = off. Recurrent backbones carry their whole past anyway.
+  int64_t sink = 0;
   // Called after each chunk with the frames generated so far (per rollout), for progress
   // display; the harness owns it (methods never time or print).
   std::function<void(int64_t frames_done)> on_frames;
@@ -66,9 +70,20 @@ TrainLevels next_frame_levels(int64_t batch, int64_t frames, int64_t n_levels, i
 // every frame; every frame carries the loss.
 TrainLevels full_sequence_levels(int64_t batch, int64_t frames, int64_t n_levels, at::Generator& gen);
 
+// Context-conditioned full-sequence levels: a first generated index c ~ U{1..T−1} per sample;
+// frames < c are clean (0) and carry no loss; frames >= c share one level ℓ ~ U{1..N} and carry it.
+TrainLevels context_conditioned_levels(int64_t batch, int64_t frames, int64_t n_levels, at::Generator& gen);
+
 // A rollout's output: [B, n_ctx + horizon, C, H, W] like `context`, the context copied in
 // front, the rest to be filled by the rollout loop (uninitialised).
 torch::Tensor rollout_video(const torch::Tensor& context, int64_t horizon);
+
+// The history a windowed rollout conditions on before frame `have` of `video`: its last `past`
+// frames, or, with a sink of k frames once frames have dropped out of the window, the video's
+// first min(k, past − 1) frames followed by its last frames (past in all; positions within the
+// window, so the sink sits just before the recent frames, as in StreamingLLM). A view of `video`
+// without a sink, a new tensor with one.
+torch::Tensor window_history(const torch::Tensor& video, int64_t have, int64_t past, int64_t sink);
 
 // Uniform integers in [low, high] (inclusive), int64, CPU, from `gen`.
 torch::Tensor uniform_levels(const std::vector<int64_t>& shape, int64_t low, int64_t high, at::Generator& gen);

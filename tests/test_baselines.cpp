@@ -20,11 +20,16 @@
 namespace dfb {
 namespace {
 
-RunConfig tiny_with(const std::string& method, const std::string& backbone = "") {
-  // That method alone (the preset's comparison lists others the backbone may not serve).
-  std::vector<std::string> overrides = {"method={\"name\": \"" + method + "\"}", "methods=[\"" + method + "\"]"};
+// The tiny preset with one method entry (a JSON object) as its whole comparison.
+RunConfig tiny_with_entry(const std::string& entry, const std::string& backbone = "") {
+  std::vector<std::string> overrides = {"method=" + entry, "methods=[" + entry + "]"};
   if (!backbone.empty()) overrides.push_back("backbone=" + backbone);
   return parse_run_config(load_config_json("tiny", overrides), "tiny");
+}
+
+RunConfig tiny_with(const std::string& method, const std::string& backbone = "") {
+  // That method alone (the preset's comparison lists others the backbone may not serve).
+  return tiny_with_entry("{\"name\": \"" + method + "\"}", backbone);
 }
 
 std::vector<std::string> registered_methods() { return Registry<MethodFactory>::instance().names(); }
@@ -194,6 +199,90 @@ TEST(TrainingLevels, FullSequenceOneLevelForAllFrames) {
     EXPECT_GE(first.min().item<int64_t>(), 1) << m;
     EXPECT_EQ(first.max().item<int64_t>(), kLevels) << m;
     EXPECT_LT(chi_square_uniform(first, 1, kLevels, 10), 27.9) << m;
+  }
+}
+
+// conditioning "clean" (docs/design.md §4.5): a clean prefix of c ~ U{1..T−1} frames without
+// loss, then one shared level for the frames that carry it.
+TEST(TrainingLevels, CleanConditioningHasACleanPrefixAndOneLevelAfterIt) {
+  for (const char* m : {"full_sequence", "full_sequence_causal"}) {
+    const RunConfig c = tiny_with_entry(std::string("{\"name\": \"") + m + "\", \"conditioning\": \"clean\"}");
+    at::Generator gen = make_generator(5);
+    const TrainLevels tl = build_method(c)->training_levels(kBatch, kFrames, kLevels, gen);
+    torch::Tensor t = torch::arange(kFrames).unsqueeze(0).expand({kBatch, kFrames});
+    torch::Tensor prefix = (tl.levels == 0).to(torch::kLong).cumprod(1).sum(1);  // leading clean frames
+    EXPECT_EQ(prefix.min().item<int64_t>(), 1) << m;
+    EXPECT_EQ(prefix.max().item<int64_t>(), kFrames - 1) << m;
+    EXPECT_LT(chi_square_uniform(prefix, 1, kFrames - 1, kFrames - 1), 18.5) << m;  // 4 dof, 0.999 quantile
+    torch::Tensor generated = t >= prefix.unsqueeze(1);
+    EXPECT_TRUE(torch::equal(tl.loss_mask, generated.to(torch::kFloat32))) << m << ": loss on the generated frames only";
+    torch::Tensor last = tl.levels.select(1, kFrames - 1);
+    EXPECT_TRUE(torch::equal(torch::where(generated, tl.levels, last.unsqueeze(1).expand_as(tl.levels)),
+                             last.unsqueeze(1).expand_as(tl.levels)))
+        << m << ": one level for every generated frame";
+    EXPECT_GE(last.min().item<int64_t>(), 1) << m;
+    EXPECT_EQ(last.max().item<int64_t>(), kLevels) << m;
+    EXPECT_LT(chi_square_uniform(last, 1, kLevels, 10), 27.9) << m;  // 9 dof
+  }
+}
+
+TEST(CleanConditioning, TrainsAndRollsOutBehindACleanHistory) {
+  for (const char* m : {"full_sequence", "full_sequence_causal"})
+    train_and_roll_out(tiny_with_entry(std::string("{\"name\": \"") + m + "\", \"conditioning\": \"clean\"}"));
+  train_and_roll_out(
+      tiny_with_entry("{\"name\": \"full_sequence_causal\", \"conditioning\": \"clean\"}",
+                      "{\"name\": \"convgru\", \"base\": 8, \"mults\": [1, 2], \"heads\": 2, \"groups\": 4}"));
+}
+
+TEST(CleanConditioning, HasNoReconstructionGuidanceAndAKeepBelowTheWindow) {
+  EXPECT_THROW(tiny_with_entry("{\"name\": \"full_sequence\", \"conditioning\": \"clean\", \"guidance\": 2.0}"), Error);
+  EXPECT_THROW(tiny_with_entry("{\"name\": \"full_sequence\", \"conditioning\": \"frozen\"}"), Error);
+  const RunConfig c = tiny_with_entry("{\"name\": \"full_sequence\", \"conditioning\": \"clean\", \"keep\": 4}");
+  const Diffusion diffusion(c.diffusion);
+  Backbone model = build_backbone(c);  // a window of 4 frames (train.frames of tiny)
+  Denoiser d(model, diffusion);
+  torch::NoGradGuard no_grad;
+  at::Generator gen = make_generator(1);
+  EXPECT_THROW(build_method(c)->rollout(d, torch::zeros({1, 2, 3, 16, 16}), 4, RolloutOptions{}, gen), Error);
+}
+
+// ---------------------------------------------------------------- attention sink
+
+TEST(AttentionSink, KeepsTheFirstFramesAheadOfTheRecentOnes) {
+  // Frame t holds the value t.
+  const torch::Tensor video = torch::arange(10, torch::kFloat32).reshape({1, 10, 1, 1, 1});
+  auto frames = [](const torch::Tensor& h) {
+    std::vector<int64_t> out;
+    for (int64_t t = 0; t < h.size(1); ++t) out.push_back(static_cast<int64_t>(h[0][t].item<float>()));
+    return out;
+  };
+  EXPECT_EQ(frames(window_history(video, 9, 4, 0)), (std::vector<int64_t>{5, 6, 7, 8})) << "no sink: the last frames";
+  EXPECT_EQ(frames(window_history(video, 9, 4, 2)), (std::vector<int64_t>{0, 1, 7, 8}));
+  EXPECT_EQ(frames(window_history(video, 9, 4, 9)), (std::vector<int64_t>{0, 1, 2, 8})) << "at least one recent frame";
+  EXPECT_EQ(frames(window_history(video, 4, 4, 2)), (std::vector<int64_t>{0, 1, 2, 3})) << "nothing dropped yet";
+  EXPECT_EQ(frames(window_history(video, 3, 3, 2)), (std::vector<int64_t>{0, 1, 2}));
+  // Every windowed method: the same rollout while everything fits the window, another after.
+  for (const std::string& m : registered_methods()) {
+    const RunConfig c = tiny_with(m);
+    const Diffusion diffusion(c.diffusion);
+    torch::manual_seed(3);
+    Backbone model = build_backbone(c);
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters()) p.normal_(0.0, 0.2);
+    Denoiser d(model, diffusion);
+    const torch::Tensor context = torch::rand({1, 2, 3, 16, 16}) * 2 - 1;
+    auto run = [&](int64_t sink, int64_t horizon) {
+      RolloutOptions ro;
+      ro.steps = 2;
+      ro.sink = sink;
+      at::Generator gen = make_generator(9);
+      return build_method(c)->rollout(d, context, horizon, ro, gen);
+    };
+    const int64_t short_horizon = 1;  // 2 context + 1 new frame fit the window of 4
+    EXPECT_TRUE(torch::equal(run(0, short_horizon), run(1, short_horizon))) << m;
+    const torch::Tensor without = run(0, 12), with = run(1, 12);
+    EXPECT_TRUE(torch::equal(with.slice(1, 0, 2), context)) << m;
+    EXPECT_FALSE(torch::equal(without, with)) << m << ": the sink changes what the window shows";
   }
 }
 

@@ -119,9 +119,10 @@ TEST(Cli, ReproduceRunsEveryMethodOnTheSameDataAndSkipsWhatIsDone) {
   EXPECT_TRUE(fs::exists(dir + "/curves.csv"));
   EXPECT_TRUE(fs::exists(dir + "/encoder.h5"));
   // The fair-opponent gate: the tiny preset trains a few dozen steps, far from 0.8 × the truth's valid
-  // share, so its methods are reported undertrained and the headline ranks none of them.
+  // share, so its methods are below the gate and the headline ranks none of them; with one validation
+  // (at the end) there is no trend to say whether they were still improving.
   const std::string report = read_file(dir + "/report/report.md");
-  EXPECT_NE(report.find("| `teacher_forcing` | 0 | 0.80 | undertrained |"), std::string::npos) << report.substr(0, 2000);
+  EXPECT_NE(report.find("| `teacher_forcing` | 0 | 0.80 | below the gate |"), std::string::npos) << report.substr(0, 2000);
   // Each method's training compute and curves: the tiny preset's 6 steps of 4 clips x 4 frames.
   for (const std::string& m : methods) {
     const nlohmann::json& t = metrics["training"][m];

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "base/files.h"
+#include "pipeline/train_run.h"
 #include "base/json_reader.h"
 #include "base/registry.h"
 #include "formats/rollout_file.h"
@@ -178,6 +179,60 @@ TEST(SamplingOptions, DeclaredOnesLeaveTrainingAlone) {
     }
   }
   EXPECT_GE(checked, 8);  // diffusion_forcing alone declares six
+}
+
+// The memory sweep (docs/design.md §4.8): data with blackouts and random colours, the same method on a
+// windowed and on a recurrent backbone, a rollout file per gap, and metrics.json's memory section.
+TEST(MemorySweep, ReproduceScoresEveryGapAndMarksTheBlindOnes) {
+  at::set_num_threads(1);
+  ReproduceOptions o;
+  o.preset = "tiny";
+  o.out = fresh_dir("memory");
+  o.jobs = 1;
+  o.sets = {"data.options.colors=\"random\"", "data.options.memory=\"blackout\"", "data.options.gap_min=1",
+            "data.options.gap_max=2", "data.options.gap_start_min=1", "data.options.gap_share=0.5",
+            "memory={\"gaps\": [2, 4], \"before\": 2, \"after\": 2, \"count\": 3, \"sink\": 1}",
+            "methods=[\"teacher_forcing\", {\"name\": \"teacher_forcing\", \"label\": \"tf_convgru\", \"backbone\": "
+            "{\"name\": \"convgru\", \"base\": 8, \"mults\": [1, 2], \"heads\": 2, \"groups\": 4}}]"};
+  reproduce(o);
+  for (const char* f : {"/data/memory_G2.h5", "/data/memory_G4.h5", "/teacher_forcing/memory_G2.h5",
+                        "/teacher_forcing/memory_G4.h5", "/teacher_forcing/memory_G4_sink.h5", "/tf_convgru/memory_G4.h5",
+                        "/report/index.html"})
+    EXPECT_TRUE(fs::exists(o.out + f)) << f;
+  EXPECT_FALSE(fs::exists(o.out + "/tf_convgru/memory_G4_sink.h5")) << "a recurrent state needs no sink";
+  // The recurrent entry trained its own backbone.
+  EXPECT_EQ(load_run_config(o.out + "/tf_convgru").backbone["name"], "convgru");
+  EXPECT_EQ(load_run_config(o.out + "/teacher_forcing").backbone["name"], "unet3d");
+  // A rollout file of gap 4: the context runs to the end of the gap.
+  const Rollouts r = read_rollout_file(o.out + "/teacher_forcing/memory_G4.h5");
+  EXPECT_EQ(r.context, 2 + 4);
+  EXPECT_EQ(r.truth.length, 2 + 4 + 2);
+  EXPECT_EQ(r.truth.visible.size(), static_cast<size_t>(3 * 8 * 1));
+
+  const nlohmann::json m = nlohmann::json::parse(read_file(o.out + "/metrics.json"));
+  ASSERT_TRUE(m.contains("memory")) << "metrics.json has a memory section";
+  const nlohmann::json& methods = m["memory"]["methods"];
+  for (const char* set : {"teacher_forcing", "tf_convgru", "truth"}) {
+    ASSERT_TRUE(methods.contains(set)) << set;
+    ASSERT_EQ(methods[set]["gaps"].size(), 2u) << set;
+    EXPECT_EQ(methods[set]["gaps"][1]["gap"], 4);
+    EXPECT_TRUE(methods[set]["gaps"][0].contains("chance"));
+  }
+  for (const auto& g : methods["truth"]["gaps"]) EXPECT_DOUBLE_EQ(g["colour_recall"]["mean"].get<double>(), 1.0);
+  EXPECT_EQ(methods["teacher_forcing"]["window"], 4);  // tiny's train.frames
+  EXPECT_EQ(methods["tf_convgru"]["window"], 0);
+  EXPECT_FALSE(methods["teacher_forcing"]["gaps"][0]["blind"].get<bool>());
+  EXPECT_TRUE(methods["teacher_forcing"]["gaps"][1]["blind"].get<bool>()) << "a gap of 4 fills a window of 4";
+  EXPECT_FALSE(methods["tf_convgru"]["gaps"][1]["blind"].get<bool>());
+  ASSERT_TRUE(methods.contains("teacher_forcing+sink1"));
+  EXPECT_EQ(methods["teacher_forcing+sink1"]["sink"], 1);
+  EXPECT_FALSE(methods["teacher_forcing+sink1"]["gaps"][1]["blind"].get<bool>()) << "the sink keeps a frame from before the gap";
+  EXPECT_NE(read_file(o.out + "/report/index.html").find("<h2>Memory</h2>"), std::string::npos);
+
+  // Nothing changed: nothing is written.
+  const auto before = stamps(o.out);
+  reproduce(o);
+  EXPECT_EQ(stamps(o.out), before);
 }
 
 }  // namespace

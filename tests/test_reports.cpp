@@ -84,14 +84,14 @@ TEST(Gate, AnUndertrainedMethodIsMarkedAndKeptOutOfTheVerdict) {
   EXPECT_FALSE(gate.at("b").pass);  // 0.70 < 0.8 × 0.9
   EXPECT_FALSE(gate.at("c<script>").pass);
   EXPECT_DOUBLE_EQ(gate.at("c<script>").threshold, 0.8 * 0.9);
-  EXPECT_EQ(undertrained(gate), (std::set<std::string>{"b", "c<script>"}));
+  EXPECT_EQ(below_gate(gate), (std::set<std::string>{"b", "c<script>"}));
   const std::string g = gate_sentence(gate);
   EXPECT_NE(g.find("c<script> (oracle_valid within T_train 0.10 < 0.72 = 0.80 × the truth's 0.90)"), std::string::npos) << g;
   // Without the undertrained methods a is alone: no pair is left to rank, and the headline says so.
-  EXPECT_FALSE(pairwise_table(d, "oracle_valid", "8", undertrained(gate)));
+  EXPECT_FALSE(pairwise_table(d, "oracle_valid", "8", below_gate(gate)));
   d.metric_info["oracle_valid"] = {{"better", "higher"}};
   d.t_train = d.length = 8;  // no multiple of T_train: the headline reads the values within it
-  const std::string alone = headline(d, undertrained(gate));
+  const std::string alone = headline(d, below_gate(gate));
   EXPECT_NE(alone.find("Only a passes the fair-opponent gate"), std::string::npos) << alone;
   EXPECT_EQ(alone.find("holds up best"), std::string::npos) << alone;
   // With only c kept out, a and b are compared, and c appears nowhere in the sentence.
@@ -106,6 +106,51 @@ TEST(Gate, AnUndertrainedMethodIsMarkedAndKeptOutOfTheVerdict) {
   const auto h = fair_opponent_gate(f);
   EXPECT_TRUE(h.at("r1/a").pass);   // 3.0 <= 3.2
   EXPECT_FALSE(h.at("r2/a").pass);  // 3.0 > 2.8
+}
+
+TrainingRun validated(const std::vector<std::pair<int64_t, double>>& points) {
+  TrainingRun r;
+  for (const auto& [step, v] : points) r.validation.push_back({step, {{"oracle_valid", v}, {"loss", 0.01}}});
+  return r;
+}
+
+TEST(Gate, BelowItTheValidationSaysWhetherTheMethodWasStillImproving) {
+  const double m = GateOptions{}.trend_margin;
+  int64_t peak = 0;
+  // Rising: the last mean is 0.3 above the one nearest half the final step.
+  EXPECT_EQ(validation_trend({validated({{200, .3}, {400, .5}, {600, .6}, {800, .7}, {1000, .8}})}, m),
+            ValidationTrend::kRising);
+  // Fell from its peak at 600 (0.65) to 0.55.
+  EXPECT_EQ(validation_trend({validated({{200, .2}, {400, .6}, {600, .65}, {800, .6}, {1000, .55}})}, m, &peak),
+            ValidationTrend::kFalling);
+  EXPECT_EQ(peak, 600);
+  // Flat: within the margin of the midpoint and of the peak.
+  EXPECT_EQ(validation_trend({validated({{200, .2}, {400, .6}, {600, .62}, {800, .61}, {1000, .63}})}, m, &peak),
+            ValidationTrend::kFlat);
+  EXPECT_EQ(peak, 1000);
+  // The mean over seeds, at the steps every seed logged: seed 2's step 1000 is missing, so the curve
+  // ends at 800, where the mean (0.7 + 0.5) / 2 = 0.6 is flat against 400's (0.6 + 0.6) / 2.
+  EXPECT_EQ(validation_trend({validated({{200, .2}, {400, .6}, {600, .6}, {800, .7}, {1000, .9}}),
+                              validated({{200, .2}, {400, .6}, {600, .6}, {800, .5}})},
+                             m),
+            ValidationTrend::kFlat);
+  EXPECT_EQ(validation_trend({validated({{500, .2}, {1000, .9}})}, m), ValidationTrend::kUnknown) << "too few points";
+  EXPECT_EQ(validation_trend({}, m), ValidationTrend::kUnknown);
+
+  // In the gate: the status and the headline's sentence carry the trend.
+  ReportData d;
+  d.summaries["oracle_valid"] = {{"a", within(0.6)}, {"b", within(0.6)}, {"c", within(0.9)}, {"truth", within(0.9)}};
+  d.training["a"] = {validated({{200, .2}, {400, .4}, {600, .5}, {800, .6}, {1000, .7}})};
+  d.training["b"] = {validated({{200, .2}, {400, .6}, {600, .65}, {800, .6}, {1000, .55}})};
+  const auto gate = fair_opponent_gate(d);
+  EXPECT_EQ(gate_status(gate.at("a")), "undertrained: validation still rising");
+  EXPECT_EQ(gate_status(gate.at("b")), "below the gate: validation fell from its peak at step 600");
+  EXPECT_EQ(gate_status(gate.at("c")), "passes");
+  const std::string g = gate_sentence(gate);
+  EXPECT_NE(g.find("b (oracle_valid within T_train 0.60 < 0.72 = 0.80 × the truth's 0.90; validation fell from its "
+                   "peak at step 600)"),
+            std::string::npos)
+      << g;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "rollout/chunked_rollout.h"
 #include "rollout/denoiser.h"
 #include "base/error.h"
 #include "base/json_reader.h"
@@ -45,7 +46,7 @@ torch::Tensor replacement_rollout(Denoiser& d, const torch::Tensor& context, int
   int64_t have = n_ctx;
   for (int64_t made = 0; made < horizon;) {
     const int64_t k = std::min(keep, have), h = std::min(window - k, horizon - made);
-    torch::Tensor kept = video.slice(1, have - k, have);
+    torch::Tensor kept = window_history(video, have, k, ro.sink);
     torch::Tensor chunk = d.noise(b, h, context, gen);
     for (int64_t s = steps; s > 0; --s) {
       const int64_t level = diffusion.level_of_step(s, steps), next = diffusion.level_of_step(s - 1, steps);
@@ -73,16 +74,30 @@ namespace {
 
 class FullSequenceMethod : public Method {
  public:
-  FullSequenceMethod(std::string name, bool causal, int64_t keep, double guidance)
-      : name_(std::move(name)), causal_(causal), keep_(keep), guidance_(guidance) {}
+  FullSequenceMethod(std::string name, bool causal, int64_t keep, double guidance, bool clean_context)
+      : name_(std::move(name)), causal_(causal), keep_(keep), guidance_(guidance), clean_context_(clean_context) {}
   std::string name() const override { return name_; }
   bool causal() const override { return causal_; }
   TrainLevels training_levels(int64_t batch, int64_t frames, int64_t n_levels, at::Generator& gen) const override {
-    return full_sequence_levels(batch, frames, n_levels, gen);
+    return clean_context_ ? context_conditioned_levels(batch, frames, n_levels, gen)
+                          : full_sequence_levels(batch, frames, n_levels, gen);
   }
   torch::Tensor rollout(Denoiser& d, const torch::Tensor& context, int64_t horizon, const RolloutOptions& ro,
                         at::Generator& gen) const override {
-    return replacement_rollout(d, context, horizon, ro, keep_ > 0 ? keep_ : d.window() / 2, gen, guidance_);
+    const int64_t keep = keep_ > 0 ? keep_ : d.window() / 2;
+    if (!clean_context_) return replacement_rollout(d, context, horizon, ro, keep, gen, guidance_);
+    if (keep >= d.window())
+      throw Error("keep must be in [1, " + std::to_string(d.window() - 1) + "] for a window of " +
+                  std::to_string(d.window()) + " frames, got " + std::to_string(keep));
+    // The kept frames as they are (the model was trained on a clean prefix); the new ones jointly.
+    ChunkedRolloutOptions co;
+    co.chunk = d.window() - keep;
+    co.plan = [](int64_t h, int64_t steps) {
+      StepPlan plan;
+      for (int64_t m = 0; m <= steps; ++m) plan.push_back(std::vector<int64_t>(static_cast<size_t>(h), steps - m));
+      return plan;
+    };
+    return chunked_rollout(d, context, horizon, ro, co, gen);
   }
 
  private:
@@ -90,6 +105,7 @@ class FullSequenceMethod : public Method {
   bool causal_;
   int64_t keep_;  // 0 = half the window
   double guidance_;  // reconstruction guidance weight w_r; 0 = replacement only
+  bool clean_context_;  // conditioning "clean": trained on a clean prefix, rolled out behind a clean history
 };
 
 }  // namespace
@@ -99,13 +115,19 @@ std::unique_ptr<Method> make_full_sequence_method(JsonReader& r, const std::stri
   // Reconstruction guidance weight w_r; the default was chosen by measurement
   // (docs/results/defaults.md).
   double guidance = guided ? 6.0 : 0.0;
+  std::string conditioning = "replacement";
+  r.get_choice("conditioning", conditioning, {"replacement", "clean"});
   r.get("keep", keep).sampling_time();
+  if (conditioning == "clean") {  // nothing to guide: the kept frames are given clean
+    guided = false;
+    guidance = 0.0;
+  }
   if (guided) r.get("guidance", guidance).sampling_time();
   bool ok = r.check(keep >= 0, "keep", "must be >= 0 (0 = half the window)");
   ok = r.check(guidance >= 0, "guidance", "must be >= 0 (0 = replacement only)") && ok;
   r.finish();
   if (!ok) return nullptr;
-  return std::make_unique<FullSequenceMethod>(name, causal, keep, guidance);
+  return std::make_unique<FullSequenceMethod>(name, causal, keep, guidance, conditioning == "clean");
 }
 
 }  // namespace dfb

@@ -29,6 +29,8 @@ torch::Tensor replacement_rollout(Denoiser& d, const torch::Tensor& context, int
 // The full-sequence methods (`full_sequence`, `full_sequence_causal`): full_sequence_levels()
 // in training, replacement_rollout() with keep = option "keep" (default: half the window) and,
 // where `guided`, reconstruction guidance of weight option "guidance" (default 6; 0 = replacement only).
+// Option "conditioning": "clean" (docs/design.md §4.5) trains on context_conditioned_levels() and rolls
+// out chunks of (window − keep) frames jointly behind a clean history instead (no guidance).
 // Reads the options from `r`; nullptr when they have errors.
 std::unique_ptr<Method> make_full_sequence_method(JsonReader& r, const std::string& name, bool causal, bool guided);
 

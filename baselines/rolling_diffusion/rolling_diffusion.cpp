@@ -74,11 +74,11 @@ class RollingDiffusion : public Method {
     int64_t have = n_ctx;
     torch::Tensor buffer = d.noise(b, rolling, context, gen);
     std::vector<int64_t> now(rolling, n);  // current levels of the rolling frames
-    // One step of the rolling frames behind the clean history, a view of the output (the
-    // denoiser prepares it once while it stays the same frames).
+    // One step of the rolling frames behind the clean history (a view of the output, or the
+    // sink and the recent frames; the denoiser prepares it once while it stays the same).
+    torch::Tensor history = window_history(video, have, std::min(have, clean), ro.sink);
     auto denoise_to = [&](const std::vector<int64_t>& next) {
-      const int64_t past = std::min(have, clean);
-      buffer = d.step_after(video.slice(1, have - past, have), buffer, torch::tensor(now), torch::tensor(next), so, gen);
+      buffer = d.step_after(history, buffer, torch::tensor(now), torch::tensor(next), so, gen);
       now = next;
     };
     // The first window: the init profile from pure noise (t = 1) to the rolling profile at τ = 0.
@@ -88,6 +88,7 @@ class RollingDiffusion : public Method {
       // The front frame is clean: it leaves the window, pure noise joins at the back (now: τ = 1).
       video.slice(1, have, have + 1).copy_(buffer.slice(1, 0, 1));
       ++have;
+      history = window_history(video, have, std::min(have, clean), ro.sink);
       buffer = torch::cat({buffer.slice(1, 1), d.noise(b, 1, context, gen)}, 1);
       now.erase(now.begin());
       now.push_back(n);
