@@ -1,5 +1,5 @@
 // dfbench ls | validate | schedule: what is registered, whether a config is valid,
-// and Diffusion Forcing's scheduling matrices as JSON.
+// and Diffusion Forcing's scheduling matrices (or fifo_diffusion's queue plan) as JSON.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -11,6 +11,8 @@
 #include "base/registry.h"
 #include "pipeline/run_config.h"
 #include "datasets/dataset_registry.h"
+#include "baselines/fifo_diffusion/fifo_plan.h"
+#include "diffusion/diffusion.h"
 #include "methods/diffusion_forcing/scheduling.h"
 
 namespace dfb::cli {
@@ -52,16 +54,32 @@ void add_validate(CLI::App& app) {
 }
 
 void add_schedule(CLI::App& app) {
-  CLI::App* sub = app.add_subcommand("schedule", "Print a Diffusion Forcing scheduling matrix as JSON (rows = steps)");
+  CLI::App* sub = app.add_subcommand(
+      "schedule", "Print a Diffusion Forcing scheduling matrix as JSON (rows = steps), or with --mode fifo the "
+                  "levels of fifo_diffusion's queue at every call of one pass");
   auto mode = std::make_shared<std::string>("autoregressive");
   auto steps = std::make_shared<int64_t>(10);
   auto frames = std::make_shared<int64_t>(4);
   auto u = std::make_shared<double>(1.0);
-  sub->add_option("--mode", *mode, "full_sequence | autoregressive | pyramid | trapezoid")->capture_default_str();
+  auto partitions = std::make_shared<int64_t>(4);
+  auto no_lookahead = std::make_shared<bool>(false);
+  auto levels = std::make_shared<int64_t>(DiffusionOptions{}.levels);
+  sub->add_option("--mode", *mode, "full_sequence | autoregressive | pyramid | trapezoid | fifo")->capture_default_str();
   sub->add_option("--steps", *steps, "sampling steps S")->capture_default_str();
-  sub->add_option("--frames", *frames, "frames in the chunk (h)")->capture_default_str();
+  sub->add_option("--frames", *frames, "frames in the chunk (h), or the window f with --mode fifo")->capture_default_str();
   sub->add_option("--uncertainty", *u, "uncertainty scale u (pyramid, trapezoid)")->capture_default_str();
-  on_run(sub, [=] { std::printf("%s\n", nlohmann::json(scheduling_matrix(*mode, *steps, *frames, *u)).dump().c_str()); });
+  sub->add_option("--partitions", *partitions, "fifo: partitions n (the queue holds n·f frames)")->capture_default_str();
+  sub->add_flag("--no-lookahead", *no_lookahead, "fifo: without lookahead denoising");
+  sub->add_option("--levels", *levels, "fifo: diffusion levels N")->capture_default_str();
+  on_run(sub, [=] {
+    if (*mode != "fifo") {
+      std::printf("%s\n", nlohmann::json(scheduling_matrix(*mode, *steps, *frames, *u)).dump().c_str());
+      return;
+    }
+    DiffusionOptions o;
+    o.levels = *levels;
+    std::printf("%s\n", to_json(fifo_plan(*frames, *partitions, !*no_lookahead, Diffusion(o))).dump().c_str());
+  });
 }
 
 }  // namespace dfb::cli

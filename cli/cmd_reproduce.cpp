@@ -37,6 +37,9 @@ void add_reproduce(CLI::App& app) {
                   "cores, one per 2 cores above)")
       ->check(CLI::PositiveNumber);
   sub->add_option("--set", a->sets, "override a config value (repeatable)");
+  sub->add_option("--models", a->models,
+                  "sample the trained models of this run folder where their training is the same (train nothing "
+                  "it already holds: a sampling sweep over another comparison)");
   sub->add_option("--job", a->job, "internal: run one METHOD@SEED_INDEX (what --jobs starts)")->group("");
   on_run(sub, [a, methods] {
     a->methods = split_names(*methods);

@@ -120,9 +120,20 @@ void reproduce(const ReproduceOptions& a) {
   std::vector<nlohmann::json> job_methods;
   for (int64_t k = 0; k < seeds; ++k)
     for (const auto& m : methods) {
-      jobs.push_back({method_label(m), k, job_dir(out, method_label(m), k)});
+      jobs.push_back({method_label(m), k, job_dir(out, method_label(m), k), ""});
       job_methods.push_back(m);
     }
+  std::vector<nlohmann::json> job_configs;
+  for (size_t i = 0; i < jobs.size(); ++i)
+    job_configs.push_back(parse_run_config(job_json(json, job_methods[i], config, jobs[i]), a.preset).resolved);
+  share_training(jobs, job_configs);
+  // With --models, trainings another run folder holds are sampled from there (once the data is there).
+  auto reuse = [&](bool say) {
+    if (a.models.empty()) return;
+    const int n = reuse_models(jobs, job_configs, a.models, data_key(json["data"]["train_file"].get<std::string>()));
+    if (say) std::printf("--models %s: %d of %zu training(s) found there, not trained again\n", a.models.c_str(), n,
+                         jobs.size());
+  };
 
   // A child of --jobs: one method and seed, then its outcome line.
   if (!a.job.empty()) {
@@ -130,6 +141,7 @@ void reproduce(const ReproduceOptions& a) {
     for (size_t i = 0; i < jobs.size(); ++i) {
       if (jobs[i].label + "@" + std::to_string(jobs[i].seed_index) != a.job) continue;
       json = data_stage(json, config, out);
+      reuse(false);
       const MethodOutcome o = method_stage(job_json(json, job_methods[i], config, jobs[i]), jobs[i], a.preset, out);
       write_file_atomic(outcome_path(jobs[i]), o.to_json().dump(2) + "\n");
       return;
@@ -155,6 +167,7 @@ void reproduce(const ReproduceOptions& a) {
   auto t0 = std::chrono::steady_clock::now();
   json = data_stage(json, config, out);
   const double data_s = seconds_since(t0);
+  reuse(true);
 
   // 2. Every method and seed: training, then rollouts past the training length.
   std::vector<MethodOutcome> outcomes;
@@ -182,6 +195,7 @@ void reproduce(const ReproduceOptions& a) {
                               "--seeds", std::to_string(seeds), "--job", job.label + "@" + std::to_string(job.seed_index)},
                  job.dir + "/reproduce.log"};
       for (const std::string& s : sets) c.args.insert(c.args.end(), {"--set", s});
+      if (!a.models.empty()) c.args.insert(c.args.end(), {"--models", a.models});
       if (!a.methods.empty()) {  // the child must see the same comparison
         std::string names;
         for (const std::string& m : a.methods) names += (names.empty() ? "" : ",") + m;
@@ -189,15 +203,26 @@ void reproduce(const ReproduceOptions& a) {
       }
       children.push_back(c);
     }
-    const std::vector<ChildResult> results = run_children(children, parallel);
+    // Two waves: the entries that train, then those that sample another entry's training.
     std::string failed;
-    for (size_t c = 0; c < children.size(); ++c) {
-      const size_t i = started[c];
-      if (results[c].exit_code == 0) {
-        outcomes[i] = read_outcome(jobs[i]);
-        continue;
+    for (const bool sharing : {false, true}) {
+      std::vector<ChildJob> wave;
+      std::vector<size_t> in_wave;
+      for (size_t c = 0; c < children.size(); ++c)
+        if (jobs[started[c]].model_dir.empty() != sharing) {
+          wave.push_back(children[c]);
+          in_wave.push_back(started[c]);
+        }
+      if (wave.empty()) continue;
+      const std::vector<ChildResult> results = run_children(wave, parallel);
+      for (size_t c = 0; c < wave.size(); ++c) {
+        const size_t i = in_wave[c];
+        if (results[c].exit_code == 0) {
+          outcomes[i] = read_outcome(jobs[i]);
+          continue;
+        }
+        failed += "\n  " + jobs[i].name() + " (log " + wave[c].log + "):\n    " + tail_lines(wave[c].log, 3);
       }
-      failed += "\n  " + jobs[i].name() + " (log " + children[c].log + "):\n    " + tail_lines(children[c].log, 3);
     }
     if (!failed.empty())
       throw Error("reproduce: these methods failed (finished ones are kept; rerun to retry):" + failed);

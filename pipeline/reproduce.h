@@ -20,6 +20,9 @@ struct ReproduceOptions {
   int64_t jobs = 0;
   std::string executable = "/proc/self/exe";  // a dfbench CLI (this process, when it is one)
   std::string job;                    // internal: run only METHOD@SEED_INDEX (what a child does)
+  // A run folder whose trained models are sampled where their training is the one a method
+  // would do here (same train key): a sampling sweep over another comparison's models.
+  std::string models;
 };
 
 // Runs (or finishes) the comparison into the run folder; throws dfb::Error on failure,

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -28,7 +29,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kReportVersion = 2;  // bump when the report's layout changes, so reruns rebuild it
+constexpr int kReportVersion = 3;  // bump when the report's layout changes, so reruns rebuild it
 
 // Writes `clips` to `path` unless a file with the same generator and shape is there.
 void ensure_dataset(const std::string& path, const Clips& clips) {
@@ -134,10 +135,54 @@ std::string train_key(const nlohmann::json& resolved, const std::string& data) {
 bool method_stage_done(const nlohmann::json& json, const MethodJob& job, const std::string& source) {
   const RunConfig config = parse_run_config(json, source);
   const MethodKeys keys = method_keys(config, data_key(config.data.train_file));
-  bool done = checkpoint_step(job.dir) >= config.train.steps && samples_current(job.dir + "/samples.h5", job.label, keys.sample);
+  bool done = checkpoint_step(job.model()) >= config.train.steps &&
+              samples_current(job.dir + "/samples.h5", job.label, keys.sample);
   for (const MemoryRollouts& m : memory_rollouts(config, job.dir))
     done = done && samples_current(m.file, memory_label(job.label, m), memory_key(keys, config, m));
   return done;
+}
+
+int reuse_models(std::vector<MethodJob>& jobs, const std::vector<nlohmann::json>& configs, const std::string& models,
+                 const std::string& data) {
+  if (!fs::is_directory(models)) throw Error("--models: " + models + " is not a run folder");
+  std::vector<std::string> dirs;  // run folders of `models` with a checkpoint: <label>, seed<k>/<label>
+  for (const auto& e : fs::directory_iterator(models)) {
+    if (!e.is_directory()) continue;
+    const std::string name = e.path().filename().string();
+    if (name.rfind("seed", 0) == 0 && !fs::exists(e.path() / "config.json")) {
+      for (const auto& f : fs::directory_iterator(e.path()))
+        if (f.is_directory()) dirs.push_back(f.path().string());
+    } else {
+      dirs.push_back(e.path().string());
+    }
+  }
+  std::sort(dirs.begin(), dirs.end());
+  std::vector<std::pair<std::string, std::string>> trained;  // (train key, folder)
+  for (const std::string& dir : dirs) {
+    if (!fs::exists(dir + "/config.json") || checkpoint_step(dir) < 0) continue;
+    try {
+      const RunConfig c = load_run_config(dir);
+      if (checkpoint_step(dir) >= c.train.steps)
+        trained.emplace_back(train_key(c.resolved, data_key(c.data.train_file)), dir);
+    } catch (const Error&) {  // not a run this build can read: not a candidate
+    }
+  }
+  int given = 0;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (!jobs[i].model_dir.empty()) continue;
+    const std::string key = train_key(configs[i], data);
+    for (const auto& [k, dir] : trained)
+      if (k == key) {
+        jobs[i].model_dir = dir;
+        ++given;
+        break;
+      }
+  }
+  // The entries that shared a job's training now share the model it found.
+  for (MethodJob& j : jobs)
+    for (const MethodJob& t : jobs)
+      if (j.model_dir == t.dir && !t.model_dir.empty()) j.model_dir = t.model_dir;
+  return given;
 }
 
 std::vector<std::string> memory_sample_files(const RunConfig& config, const std::string& run) {
@@ -152,6 +197,17 @@ std::string MethodJob::name() const {
 
 std::string job_dir(const std::string& out, const std::string& label, int64_t seed_index) {
   return seed_index == 0 ? out + "/" + label : out + "/seed" + std::to_string(seed_index) + "/" + label;
+}
+
+void share_training(std::vector<MethodJob>& jobs, const std::vector<nlohmann::json>& configs) {
+  std::vector<std::string> keys;  // the data is the same for every entry: its key is left out
+  for (const nlohmann::json& c : configs) keys.push_back(train_key(c, ""));
+  for (size_t i = 0; i < jobs.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (jobs[j].model_dir.empty() && jobs[j].seed_index == jobs[i].seed_index && keys[j] == keys[i]) {
+        jobs[i].model_dir = jobs[j].dir;
+        break;
+      }
 }
 
 nlohmann::json data_stage(const nlohmann::json& json, const RunConfig& config, const std::string& out) {
@@ -193,18 +249,29 @@ MethodOutcome method_stage(const nlohmann::json& json, const MethodJob& job, con
 
   // Training: resumed when its checkpoints were made with this key, redone when the key changed.
   auto t0 = std::chrono::steady_clock::now();
-  int64_t have = checkpoint_step(run);
-  if (have >= 0 && train_key(load_run_config(run).resolved, data) != key) {
-    set_aside(run, out, job.name(), "was trained with another config or data");
-    have = -1;
-  }
-  if (have >= config.train.steps) {
-    std::printf("train: %s is trained (%lld steps)\n", run.c_str(), static_cast<long long>(have));
+  const std::string& model = job.model();
+  int64_t have = checkpoint_step(model);
+  if (!job.model_dir.empty()) {  // another entry's training is this one's
+    if (have < config.train.steps || train_key(load_run_config(model).resolved, data) != key)
+      throw Error(job.name() + " samples the model trained in " + model +
+                  " (the same training), which is not trained to step " + std::to_string(config.train.steps) +
+                  " with this config; run that method first");
+    std::printf("train: %s uses the training of %s (%lld steps)\n", job.name().c_str(), model.c_str(),
+                static_cast<long long>(have));
+    make_dirs(run);
   } else {
-    TrainRunOptions to;
-    to.resume = have >= 0;
-    if (to.resume) std::printf("train: resuming %s from step %lld\n", run.c_str(), static_cast<long long>(have));
-    train_run(config, run, to);
+    if (have >= 0 && train_key(load_run_config(run).resolved, data) != key) {
+      set_aside(run, out, job.name(), "was trained with another config or data");
+      have = -1;
+    }
+    if (have >= config.train.steps) {
+      std::printf("train: %s is trained (%lld steps)\n", run.c_str(), static_cast<long long>(have));
+    } else {
+      TrainRunOptions to;
+      to.resume = have >= 0;
+      if (to.resume) std::printf("train: resuming %s from step %lld\n", run.c_str(), static_cast<long long>(have));
+      train_run(config, run, to);
+    }
   }
   o.train_s = seconds_since(t0);
 
@@ -213,7 +280,7 @@ MethodOutcome method_stage(const nlohmann::json& json, const MethodJob& job, con
   const std::string& sample_key = keys.sample;
   t0 = std::chrono::steady_clock::now();
   if (!samples_current(samples, job.label, sample_key)) {
-    Rollouts result = sample_run(config, run, default_request(config));
+    Rollouts result = sample_run(config, model, default_request(config));
     result.method = job.label;
     result.stage_key = sample_key;
     write_rollout_file(samples, result);
@@ -238,7 +305,7 @@ MethodOutcome method_stage(const nlohmann::json& json, const MethodJob& job, con
     req.count = config.memory.count;
     req.context = config.memory.before + m.gap;
     req.length = req.context + config.memory.after;
-    Rollouts result = sample_run(swept, run, req);
+    Rollouts result = sample_run(swept, model, req);
     result.method = label;
     result.stage_key = mkey;
     write_rollout_file(m.file, result);

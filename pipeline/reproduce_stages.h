@@ -37,10 +37,25 @@ struct MethodJob {
   std::string label;    // the method entry's label (its run folder's name)
   int64_t seed_index = 0;
   std::string dir;      // its run folder
+  // The run folder whose checkpoints it samples: another entry's of the same seed when their
+  // training is the same (share_training), else empty (its own: it trains).
+  std::string model_dir;
   std::string name() const;  // "label" or "label seed k"
+  const std::string& model() const { return model_dir.empty() ? dir : model_dir; }
 };
 std::string job_dir(const std::string& out, const std::string& label, int64_t seed_index);
 
+// Entries of one seed whose training is the same — the same train key, as for fifo_diffusion
+// (MethodFactory::trains_as) beside full_sequence, or one method under two sampling-time
+// settings — train once: the first of them in the list trains, the others get its folder as
+// model_dir. `configs[i]` is job i's resolved config.
+void share_training(std::vector<MethodJob>& jobs, const std::vector<nlohmann::json>& configs);
+// Jobs that train (no model_dir yet) whose training another run folder already holds
+// (`models`: a run of `dfbench reproduce`, its <label> and seed<k>/<label> folders, trained to
+// the end with the same train key) sample that folder's model instead (reproduce --models).
+// `data` is this run's data key. Returns how many jobs it gave a model.
+int reuse_models(std::vector<MethodJob>& jobs, const std::vector<nlohmann::json>& configs, const std::string& models,
+                 const std::string& data);
 // Writes the procedural data once (or checks it is up to date) and returns the JSON with
 // "data" naming the files every method reads. Files given by the config are left alone.
 nlohmann::json data_stage(const nlohmann::json& json, const RunConfig& config, const std::string& out);
@@ -53,7 +68,7 @@ struct MethodOutcome {
   static MethodOutcome from_json(const nlohmann::json& j);
 };
 // Training (resumed from its last checkpoint, or redone when its key changed) and rollouts
-// of one method and seed. `json` is the run config of that method (config_for_method).
+// of one method and seed; a job with a model_dir trains nothing and needs that run trained. `json` is the run config of that method (config_for_method).
 MethodOutcome method_stage(const nlohmann::json& json, const MethodJob& job, const std::string& source,
                            const std::string& out);
 

@@ -178,6 +178,24 @@ std::vector<nlohmann::json> read_methods(const nlohmann::json& json, const nlohm
       own_backbone = entry["backbone"];
       entry.erase("backbone");
     }
+    // ... and sampling options of its own ("sampling"), merged over the config's "sample" (a
+    // sampling sweep over one training: an attention sink, more steps), checked here merged.
+    nlohmann::json own_sample;
+    if (entry.is_object() && entry.contains("sampling")) {
+      own_sample = entry["sampling"];
+      entry.erase("sampling");
+      nlohmann::json merged = json.is_object() && json.contains("sample") && json["sample"].is_object()
+                                  ? json["sample"] : nlohmann::json::object();
+      if (own_sample.is_object())
+        for (const auto& [key, value] : own_sample.items()) merged[key] = value;
+      else
+        errors.add(path + ".sampling", "must be an object of options of \"sample\"");
+      if (own_sample.is_object()) {
+        JsonReader sr(merged, path + ".sampling", errors);
+        SampleConfig unused;
+        read_sample(sr, unused);
+      }
+    }
     nlohmann::json resolved = nlohmann::json::object();
     ConfigErrors own;  // an implicit entry's errors belong to "method" (reported there) or to the backbone
     JsonReader m(entry, path, listed ? errors : own);
@@ -196,6 +214,7 @@ std::vector<nlohmann::json> read_methods(const nlohmann::json& json, const nlohm
     b.record_into(resolved_backbone);
     make_backbone(b, BackboneShape{shape.channels, shape.size, frames, made->causal()});
     if (!own_backbone.is_null()) resolved["backbone"] = resolved_backbone;
+    if (own_sample.is_object()) resolved["sampling"] = own_sample;
     if (!backbone_errors.empty()) {
       if (listed) {
         for (const std::string& line : backbone_errors.lines()) errors.add(path, "with this method, " + line);
@@ -219,6 +238,12 @@ nlohmann::json config_for_method(const nlohmann::json& json, const nlohmann::jso
   if (m.contains("backbone")) {  // the entry's own backbone replaces the config's
     out["backbone"] = m["backbone"];
     m.erase("backbone");
+  }
+  if (m.contains("sampling")) {  // the entry's sampling options are merged over the config's "sample"
+    if (!out.contains("sample") || !out["sample"].is_object()) out["sample"] = nlohmann::json::object();
+    if (m["sampling"].is_object())
+      for (const auto& [key, value] : m["sampling"].items()) out["sample"][key] = value;
+    m.erase("sampling");
   }
   out["method"] = m;
   return out;

@@ -94,7 +94,8 @@ struct DataShape {
 DataShape data_shape(const RunConfig& config);
 
 // The config of one entry of `methods`: `json` with "method" set to it and "methods" removed
-// (what `train` of that method alone would read); an entry's own "backbone" replaces the config's.
+// (what `train` of that method alone would read); an entry's own "backbone" replaces the config's,
+// and its own "sampling" options are merged over the config's "sample".
 nlohmann::json config_for_method(const nlohmann::json& json, const nlohmann::json& method);
 // A method entry's run name: its "name", or "label" when given (two entries may share a name
 // with different options, e.g. two guidance weights).

@@ -154,7 +154,25 @@ std::vector<std::string> memory_findings(const nlohmann::json& memory) {
     out.push_back(list(state_short) + (state_short.size() == 1 ? " carries" : " carry") +
                   " a recurrent state that could in principle hold the past, but its memory horizon's 95% interval "
                   "does not reach " + (window > 0 ? "G = " + std::to_string(window) : "the smallest gap") + ".");
-  if (beyond.empty()) out.push_back("No method remembers the objects' colours beyond that point at the 95% level.");
+  // Nobody above chance even at the smallest gap: the sweep then measures no memory at all.
+  bool none = true;
+  int64_t smallest = 0;
+  for (const auto& [name, m] : methods.items()) {
+    if (name == "truth") continue;
+    const double hi = m.contains("horizon") ? number_or_nan(m["horizon"], "hi") : kNaN;
+    none = none && std::isfinite(hi) && hi == 0;
+    if (m.contains("gaps") && !m["gaps"].empty() && m["gaps"][0].contains("gap"))
+      smallest = m["gaps"][0]["gap"].get<int64_t>();
+  }
+  if (none && smallest > 0) {
+    out.push_back("No method keeps colour recall " + format_number(margin) + " above chance even at the smallest gap, G = " +
+                  std::to_string(smallest) +
+                  (window > smallest ? ", where every window still holds frames from before the gap" : "") +
+                  ": these models have not learned to carry an object through a gap at all, so the sweep cannot "
+                  "tell forgetting from never having learned it.");
+  } else if (beyond.empty()) {
+    out.push_back("No method remembers the objects' colours beyond that point at the 95% level.");
+  }
   return out;
 }
 

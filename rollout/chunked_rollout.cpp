@@ -25,6 +25,7 @@ torch::Tensor chunked_rollout(Denoiser& d, const torch::Tensor& context, int64_t
   StepOptions so;
   so.eta = ro.eta;
   so.clean_input_level = co.history_level;
+  so.scaled_history = co.history_scaled;
   so.guidance = co.guidance;
   so.guidance_level = co.guidance_level;
   // The output, filled chunk by chunk; the history is a view of it (no copies of the past).

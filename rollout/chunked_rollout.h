@@ -19,6 +19,7 @@ class Denoiser;
 struct ChunkedRolloutOptions {
   int64_t chunk = 1;          // new frames per plan
   int64_t history_level = 0;  // level the history is shown at (stabilization, noise augmentation); 0 = clean
+  bool history_scaled = false;  // shown as √ᾱ·x without noise (StepOptions::scaled_history), not noised
   double guidance = 1.0;      // history guidance weight w (StepOptions::guidance); 1 = off
   int64_t guidance_level = -1;  // the guidance branch's history level; -1 = N (vanilla)
   // The plan for a chunk of h frames with S steps (h < chunk for the last one).

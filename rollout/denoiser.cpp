@@ -69,9 +69,10 @@ torch::Tensor Denoiser::step_after(const torch::Tensor& history, const torch::Te
   if (recurrent() && cached && options.guidance != 1.0)
     throw Error("history guidance needs a windowed backbone (unet3d); a recurrent one keeps no history to re-noise");
   if (p > 0 && recurrent() && cached) {
-    set_recurrent_history(h > 0 ? history : x.slice(1, 0, 0), x.slice(1, 0, q), options.clean_input_level, gen);
+    set_recurrent_history(h > 0 ? history : x.slice(1, 0, 0), x.slice(1, 0, q), options.clean_input_level,
+                          options.scaled_history, gen);
   } else if (p > 0) {
-    set_history(h > 0 ? history : x.slice(1, 0, 0), x, q, options.clean_input_level, gen);
+    set_history(h > 0 ? history : x.slice(1, 0, 0), x, q, options.clean_input_level, options.scaled_history, gen);
   } else {
     history_key_ = torch::Tensor();
     history_id_ = HistoryId{};
@@ -85,7 +86,7 @@ torch::Tensor Denoiser::step_after(const torch::Tensor& history, const torch::Te
     torch::Tensor stable = (rest_from == 0) & (rest_to == 0);
     if (stable.any().item<bool>()) {
       input_levels = torch::where(stable, torch::full_like(rest_from, options.clean_input_level), rest_from);
-      torch::Tensor noised = diffusion_.q_sample(rest, input_levels, diffusion_.noise_like(rest, gen));
+      torch::Tensor noised = stabilized(rest, input_levels, options.scaled_history, gen);
       input = torch::where(stable.to(x.device()).reshape({b, t - q, 1, 1, 1}), noised, rest);
     }
   }
@@ -170,7 +171,12 @@ bool Denoiser::HistoryId::operator==(const HistoryId& o) const {
          joined == o.joined;
 }
 
-void Denoiser::set_history(const torch::Tensor& a, const torch::Tensor& x, int64_t q, int64_t level,
+torch::Tensor Denoiser::stabilized(const torch::Tensor& frames, const torch::Tensor& levels, bool scaled,
+                                 at::Generator& gen) const {
+  return diffusion_.q_sample(frames, levels, scaled ? torch::zeros_like(frames) : diffusion_.noise_like(frames, gen));
+}
+
+void Denoiser::set_history(const torch::Tensor& a, const torch::Tensor& x, int64_t q, int64_t level, bool scaled,
                            at::Generator& gen) {
   state_frames_ = 0;
   // The history is `a` (the caller's frames) and x's first q clean frames. It is the one of
@@ -178,19 +184,21 @@ void Denoiser::set_history(const torch::Tensor& a, const torch::Tensor& x, int64
   // x's clean frames come back from every step unchanged, so they are the last call's too.
   const int64_t h = frames_of(a);
   const HistoryId id = HistoryId::of(h > 0 ? a : x.slice(1, 0, q), h > 0 ? q : 0);
-  if (id == history_id_ && history_key_.defined() && history_level_ == level)
+  if (id == history_id_ && history_key_.defined() && history_level_ == level && history_scaled_ == scaled)
     return;  // the same history as the last call: keep its input and the backbone's memory
   const torch::Tensor history = q == 0 ? a : h == 0 ? x.slice(1, 0, q) : torch::cat({a, x.slice(1, 0, q)}, 1);
   history_id_ = id;
   history_key_ = history;  // not written while it is the history (a view of the caller's buffer, or a copy)
   history_level_ = level;
+  history_scaled_ = scaled;
   history_levels_ = torch::full({history.size(0), history.size(1)}, level, torch::kLong);
-  history_input_ = level > 0 ? diffusion_.q_sample(history, history_levels_, diffusion_.noise_like(history, gen)) : history;
+  history_input_ = level > 0 ? stabilized(history, history_levels_, scaled, gen) : history;
   history_in_model_ = false;
   guide_input_ = torch::Tensor();
 }
 
-void Denoiser::set_recurrent_history(const torch::Tensor& a, const torch::Tensor& b, int64_t level, at::Generator& gen) {
+void Denoiser::set_recurrent_history(const torch::Tensor& a, const torch::Tensor& b, int64_t level, bool scaled,
+                                     at::Generator& gen) {
   const int64_t na = frames_of(a), p = na + frames_of(b);
   // Frames [i0, i1) of the history a ++ b, copied only where they straddle the two.
   auto span = [&](int64_t i0, int64_t i1) {
@@ -200,7 +208,7 @@ void Denoiser::set_recurrent_history(const torch::Tensor& a, const torch::Tensor
   };
   auto shown = [&](const torch::Tensor& frames) {  // noised to the history level (stabilization), labelled with it
     history_levels_ = torch::full({frames.size(0), frames.size(1)}, level, torch::kLong);
-    return level > 0 ? diffusion_.q_sample(frames, history_levels_, diffusion_.noise_like(frames, gen)) : frames;
+    return level > 0 ? stabilized(frames, history_levels_, scaled, gen) : frames;
   };
   auto level_input = [&](const torch::Tensor& lv) {
     return (lv.to(torch::kFloat32) / static_cast<double>(diffusion_.num_levels())).to(span(0, 1).device());
@@ -208,6 +216,7 @@ void Denoiser::set_recurrent_history(const torch::Tensor& a, const torch::Tensor
   // The same rollout's history, grown: `a` starts where the last one did in the same buffer and
   // holds at least the frames the state has seen (a rollout only appends behind its history).
   const bool same = state_frames_ > 0 && state_frames_ <= p && history_in_model_ && history_level_ == level &&
+                    history_scaled_ == scaled &&
                     na > 0 && state_history_.defined() && a.data_ptr() == state_history_.data_ptr() &&
                     a.strides() == state_history_.strides() && na >= frames_of(state_history_);
   torch::NoGradGuard no_grad;
@@ -220,6 +229,7 @@ void Denoiser::set_recurrent_history(const torch::Tensor& a, const torch::Tensor
   }
   history_in_model_ = true;
   history_level_ = level;
+  history_scaled_ = scaled;
   history_key_ = torch::Tensor();  // the frames are not kept: the state stands for them
   history_input_ = torch::Tensor();
   history_id_ = HistoryId{};

@@ -18,6 +18,10 @@ struct StepOptions {
   // Frames that stay clean (from = to = 0) are shown to the network noised to this
   // level and labelled with it (stabilization, docs/design.md §4); 0 shows them clean.
   int64_t clean_input_level = 0;
+  // How those frames are shown at clean_input_level ℓ: noised to it, √ᾱ_ℓ·x + √(1 − ᾱ_ℓ)·ε (false,
+  // ours), or scaled without noise, √ᾱ_ℓ·x (true: how the Diffusion Forcing paper's code shows its
+  // context when sampling with DDIM). Labelled ℓ either way.
+  bool scaled_history = false;
   // History guidance (docs/design.md §4, from the Diffusion Forcing Transformer): the prediction with
   // the history h is mixed with one whose history is noised to `guidance_level` (N, the
   // default: "no history", vanilla; below N: fractional), p̂ = p̂(h̃) + w·(p̂(h) − p̂(h̃)).
@@ -79,11 +83,15 @@ class Denoiser {
   // Makes `a` followed by x's first q frames (all clean in this step) the current history,
   // unless it already is: recognised by identity (the same frames of the same buffer, not
   // written since, and the same q), never by comparing values.
-  void set_history(const torch::Tensor& a, const torch::Tensor& x, int64_t q, int64_t level, at::Generator& gen);
+  void set_history(const torch::Tensor& a, const torch::Tensor& x, int64_t q, int64_t level, bool scaled,
+                   at::Generator& gen);
   // The same for the history made of `a` then `b` (either may be empty) held by a recurrent
   // model's state: the same rollout's history, grown (`a` starts where it started, longer),
   // extends the state by the frames it has not seen; anything else rebuilds it.
-  void set_recurrent_history(const torch::Tensor& a, const torch::Tensor& b, int64_t level, at::Generator& gen);
+  void set_recurrent_history(const torch::Tensor& a, const torch::Tensor& b, int64_t level, bool scaled,
+                             at::Generator& gen);
+  // Clean frames as shown at `levels` (StepOptions::clean_input_level and scaled_history).
+  torch::Tensor stabilized(const torch::Tensor& frames, const torch::Tensor& levels, bool scaled, at::Generator& gen) const;
   // Which frames a history is: where they are, their layout, the buffer's write count
   // (outside inference mode, which keeps none), and how many of the denoised frames joined them.
   struct HistoryId {
@@ -110,6 +118,7 @@ class Denoiser {
   torch::Tensor guide_input_;     // the history noised for the guidance branch (drawn once per history)
   int64_t guide_level_ = -1;
   int64_t history_level_ = 0;
+  bool history_scaled_ = false;   // shown scaled, not noised (StepOptions::scaled_history)
   bool history_in_model_ = false; // memory_ holds history_input_
   // A recurrent model's state: how many history frames it has seen, and the caller's
   // history it saw them in (to recognise the same rollout's history, grown).

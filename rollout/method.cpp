@@ -29,7 +29,20 @@ nlohmann::json training_part(const nlohmann::json& method) {
   JsonReader r(options, "method", errors);
   entry->factory.make(r);
   for (const std::string& key : r.sampling_keys()) out.erase(key);
-  return out;
+  const std::string& as = entry->factory.trains_as;
+  const auto* trainer = as.empty() ? nullptr : Registry<MethodFactory>::instance().find(as);
+  if (!trainer) return out;
+  // Trained as that method: its training part with its default options, and this one's own
+  // training options (if it has any) over them.
+  nlohmann::json defaults = nlohmann::json::object();
+  JsonReader d(nlohmann::json::object(), "method", errors);
+  d.record_into(defaults);
+  trainer->factory.make(d);
+  for (const std::string& key : d.sampling_keys()) defaults.erase(key);
+  for (const auto& [key, value] : out.items())
+    if (key != "name" && key != "label") defaults[key] = value;
+  defaults["name"] = as;
+  return defaults;
 }
 
 torch::Tensor rollout_video(const torch::Tensor& context, int64_t horizon) {

@@ -8,11 +8,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dfb {
 
+class BackboneImpl;
 class Denoiser;
+class Diffusion;
 class JsonReader;
 
 struct TrainLevels {
@@ -39,6 +42,15 @@ class Method {
   // Whether the backbone must be causal.
   virtual bool causal() const = 0;
   virtual TrainLevels training_levels(int64_t batch, int64_t frames, int64_t n_levels, at::Generator& gen) const = 0;
+  // What training shows the model at the frames its levels leave clean (ℓ = 0, the history):
+  // `x0` itself for every method but one, or (resampling_forcing) the model's own regeneration
+  // of them, made without gradient. The loss's targets stay `x0`. `progress` = training step /
+  // steps, in [0, 1]. Called after the levels and the forward process's ε are drawn from `gen`.
+  virtual torch::Tensor training_history(BackboneImpl& model, const Diffusion& diffusion, const torch::Tensor& x0,
+                                         const TrainLevels& levels, double progress, at::Generator& gen) const {
+    (void)model, (void)diffusion, (void)levels, (void)progress, (void)gen;
+    return x0;
+  }
   // context: clean frames [B, n_ctx, C, H, W] on the denoiser's device. Returns
   // [B, n_ctx + horizon, C, H, W] with the context copied in front, unchanged.
   virtual torch::Tensor rollout(Denoiser& denoiser, const torch::Tensor& context, int64_t horizon,
@@ -49,16 +61,23 @@ class Method {
 // "method" object but "name"); returns nullptr when they have errors.
 struct MethodFactory {
   static constexpr const char* kKind = "method";
+  MethodFactory(std::function<std::unique_ptr<Method>(JsonReader& r)> make_method, std::string trains_as_method = {})
+      : make(std::move(make_method)), trains_as(std::move(trains_as_method)) {}
   // Reads the options (declaring the sampling-time ones with JsonReader::sampling_time()
   // where it reads them) and builds the method.
   std::function<std::unique_ptr<Method>(JsonReader& r)> make;
+  // The registered method whose training this one is (its training levels are that method's):
+  // its training part then names that method, so `dfbench reproduce` samples it from that
+  // method's checkpoints instead of training it twice (fifo_diffusion: "full_sequence"). Empty: its own.
+  std::string trains_as;
 };
 
 // Reads {"name": ..., options...}; errors go to r's ConfigErrors (then returns nullptr).
 std::unique_ptr<Method> make_method(JsonReader& r);
 
 // A resolved method object without its sampling-time options (those its factory declares
-// with JsonReader::sampling_time() as it reads them): what training depends on.
+// with JsonReader::sampling_time() as it reads them), named as the method it trains as
+// (MethodFactory::trains_as): what training depends on.
 nlohmann::json training_part(const nlohmann::json& method);
 
 // Next-frame training levels (teacher forcing and its noise-augmented variant, docs/design.md §4):

@@ -64,6 +64,50 @@ TEST(Denoiser, CleanFramesStayBitForBitWithStabilization) {
   EXPECT_EQ(d.calls(), 1);
 }
 
+// A causal stand-in that keeps what it was shown and predicts zeros.
+class ProbeBackbone : public BackboneImpl {
+ public:
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& levels) override {
+    seen = x.clone();
+    seen_levels = levels.clone();
+    return torch::zeros_like(x);
+  }
+  bool causal() const override { return true; }
+  int64_t max_frames() const override { return 8; }
+  torch::Tensor seen, seen_levels;
+};
+
+// Stabilized history is shown noised to ℓ (ours) or, with scaled_history, as √ᾱ_ℓ·x without
+// noise (the Diffusion Forcing paper's DDIM sampling code); labelled ℓ either way; the
+// history cache tells the two apart.
+TEST(Denoiser, ScaledHistoryIsTheCleanFramesTimesSqrtAlphaBar) {
+  DiffusionOptions o;
+  const Diffusion diffusion(o);
+  auto probe = std::make_shared<ProbeBackbone>();
+  Denoiser d(Backbone(probe), diffusion);
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(2);
+  const torch::Tensor history = torch::rand({2, 3, 3, 4, 4}) * 2 - 1, x = torch::randn({2, 1, 3, 4, 4});
+  const torch::Tensor from = torch::tensor({1000}, torch::kLong), to = torch::tensor({900}, torch::kLong);
+  const int64_t level = 50;
+  const double a = std::sqrt(diffusion.alpha_bar()[level].item<double>());
+  auto shown = [&](bool scaled) {
+    StepOptions so;
+    so.clean_input_level = level;
+    so.scaled_history = scaled;
+    at::Generator gen = make_generator(3);
+    d.step_after(history, x, from, to, so, gen);
+    EXPECT_TRUE(torch::allclose(probe->seen_levels.slice(1, 0, 3),
+                                torch::full({2, 3}, static_cast<float>(level) / 1000.0f)));
+    return probe->seen.slice(1, 0, 3);
+  };
+  const torch::Tensor scaled = shown(true);
+  EXPECT_TRUE(torch::allclose(scaled, history * a, 1e-6, 1e-6));
+  const torch::Tensor noised = shown(false);
+  EXPECT_GT((noised - history * a).abs().max().item<double>(), 1e-3) << "ours adds noise";
+  EXPECT_TRUE(torch::allclose(shown(true), history * a, 1e-6, 1e-6)) << "the cache does not keep the noised one";
+}
+
 TEST(Denoiser, HistoryGuidanceMixesPredictionsLinearly) {
   // Without x̂₀ clipping and with η = 0 a step is affine in the prediction, so the guided
   // steps for w = 0, 1, 2 lie on a line; w = 1 is exactly the unguided step.

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 
+#include "base/error.h"
 #include "base/files.h"
 #include "pipeline/train_run.h"
 #include "base/json_reader.h"
@@ -233,6 +234,71 @@ TEST(MemorySweep, ReproduceScoresEveryGapAndMarksTheBlindOnes) {
   const auto before = stamps(o.out);
   reproduce(o);
   EXPECT_EQ(stamps(o.out), before);
+}
+
+// fifo_diffusion trains as full_sequence (MethodFactory::trains_as): reproduce trains that model
+// once and samples both methods from it; a rerun finds both done.
+TEST(SharedTraining, FifoDiffusionSamplesTheFullSequenceModel) {
+  at::set_num_threads(1);
+  ReproduceOptions o;
+  o.preset = "tiny";
+  o.out = fresh_dir("shared");
+  o.jobs = 1;
+  o.sets = {"methods=[\"full_sequence\", {\"name\": \"fifo_diffusion\", \"partitions\": 2}]"};
+  reproduce(o);
+  EXPECT_TRUE(fs::exists(o.out + "/full_sequence/train_log.jsonl"));
+  EXPECT_FALSE(fs::exists(o.out + "/fifo_diffusion/checkpoints")) << "no second training";
+  const Rollouts r = read_rollout_file(o.out + "/fifo_diffusion/samples.h5");
+  EXPECT_EQ(r.method, "fifo_diffusion");
+  EXPECT_EQ(r.checkpoint_step, 6) << "full_sequence's last checkpoint (tiny trains 6 steps)";
+  const nlohmann::json m = nlohmann::json::parse(read_file(o.out + "/metrics.json"));
+  EXPECT_TRUE(m["metrics"]["oracle_valid"]["methods"].contains("fifo_diffusion"));
+  const auto before = stamps(o.out);
+  reproduce(o);
+  EXPECT_EQ(stamps(o.out), before);
+
+  // Another run samples these models (--models): an entry with sampling options of its own
+  // (an attention sink) and full_sequence again, trained nowhere new.
+  ReproduceOptions sweep = o;
+  sweep.out = fresh_dir("shared-sweep");
+  sweep.models = o.out;
+  sweep.sets = {"methods=[\"full_sequence\", {\"name\": \"full_sequence\", \"label\": \"fs_sink\", \"sampling\": {\"sink\": 1}}]"};
+  reproduce(sweep);
+  EXPECT_FALSE(fs::exists(sweep.out + "/full_sequence/checkpoints"));
+  EXPECT_FALSE(fs::exists(sweep.out + "/fs_sink/checkpoints"));
+  const Rollouts with_sink = read_rollout_file(sweep.out + "/fs_sink/samples.h5");
+  EXPECT_EQ(nlohmann::json::parse(with_sink.config_json)["sample"]["sink"], 1);
+  EXPECT_EQ(read_rollout_file(sweep.out + "/full_sequence/samples.h5").generated.frames,
+            read_rollout_file(o.out + "/full_sequence/samples.h5").generated.frames)
+      << "the same model, sampled the same way";
+  // An entry's sampling options are read strictly.
+  ReproduceOptions bad = sweep;
+  bad.sets = {"methods=[{\"name\": \"full_sequence\", \"label\": \"x\", \"sampling\": {\"snik\": 1}}]"};
+  try {
+    reproduce(bad);
+    ADD_FAILURE() << "an unknown sampling option must be an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("methods[0].sampling.snik"), std::string::npos) << e.what();
+  }
+
+  // Which entries share: the same training in the same seed, the first of them trains.
+  const nlohmann::json tiny = load_config_json("tiny", {});
+  auto resolved = [&](const nlohmann::json& method, int64_t seed) {
+    nlohmann::json j = config_for_method(tiny, method);
+    j["seed"] = seed;
+    return parse_run_config(j, "tiny").resolved;
+  };
+  std::vector<MethodJob> jobs = {{"fifo_diffusion", 0, "a", ""}, {"full_sequence", 0, "b", ""},
+                                 {"full_sequence", 1, "c", ""}, {"teacher_forcing", 0, "d", ""},
+                                 {"full_sequence_g0", 0, "e", ""}};
+  share_training(jobs, {resolved({{"name", "fifo_diffusion"}}, 0), resolved({{"name", "full_sequence"}}, 0),
+                        resolved({{"name", "full_sequence"}}, 1), resolved({{"name", "teacher_forcing"}}, 0),
+                        resolved({{"name", "full_sequence"}, {"guidance", 0}}, 0)});
+  EXPECT_EQ(jobs[0].model(), "a") << "the first entry of a training trains it";
+  EXPECT_EQ(jobs[1].model(), "a");
+  EXPECT_EQ(jobs[2].model(), "c") << "another seed is another training";
+  EXPECT_EQ(jobs[3].model(), "d");
+  EXPECT_EQ(jobs[4].model(), "a") << "a sampling-time option leaves the training the same";
 }
 
 }  // namespace

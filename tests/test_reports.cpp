@@ -5,6 +5,7 @@
 
 #include "reports/summary_table.h"
 #include "reports/gate.h"
+#include "reports/memory_section.h"
 #include "reports/pairwise_table.h"
 #include "reports/report_data.h"
 #include "reports/text.h"
@@ -151,6 +152,33 @@ TEST(Gate, BelowItTheValidationSaysWhetherTheMethodWasStillImproving) {
                    "peak at step 600)"),
             std::string::npos)
       << g;
+}
+
+// The memory section's findings: windowed models blind from their window on; and when nobody
+// beats chance even at the smallest gap, the sweep says it measured no memory at all.
+TEST(MemoryFindings, SayWhenNoMethodRemembersEvenInsideTheWindow) {
+  auto method = [](int64_t window, double hi) {
+    return nlohmann::json{{"window", window},
+                          {"sink", 0},
+                          {"horizon", {{"mean", 0}, {"lo", 0}, {"hi", hi}}},
+                          {"gaps", nlohmann::json::array({{{"gap", 4}}, {{"gap", 8}}})}};
+  };
+  nlohmann::json memory = {{"horizon_margin", 0.1},
+                           {"methods", {{"windowed", method(8, 0)}, {"recurrent", method(0, 0)}, {"truth", method(-1, 8)}}}};
+  auto joined = [](const std::vector<std::string>& lines) {
+    std::string all;
+    for (const std::string& l : lines) all += l + "\n";
+    return all;
+  };
+  std::string text = joined(memory_findings(memory));
+  EXPECT_NE(text.find("windowed sees a window of frames: from G = 8 on"), std::string::npos) << text;
+  EXPECT_NE(text.find("even at the smallest gap, G = 4, where every window still holds frames from before the gap"),
+            std::string::npos)
+      << text;
+  memory["methods"]["recurrent"]["horizon"]["hi"] = 4;  // one might remember up to G = 4
+  text = joined(memory_findings(memory));
+  EXPECT_EQ(text.find("even at the smallest gap"), std::string::npos) << text;
+  EXPECT_NE(text.find("No method remembers the objects' colours beyond that point"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -162,7 +162,8 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
     torch::Tensor x0 = frames_to_tensor(bytes.data(), tc.batch, tc.frames, source->height, source->width, source->channels).to(device);
     torch::Tensor loss;
     auto forward_backward = [&] {
-      loss = training_loss(*model, method, diffusion, x0, gen, tc.precision);
+      loss = training_loss(*model, method, diffusion, x0, gen, tc.precision,
+                           static_cast<double>(step) / static_cast<double>(tc.steps));
       adam.zero_grad();
       loss.backward();
     };

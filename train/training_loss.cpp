@@ -7,12 +7,16 @@
 namespace dfb {
 
 torch::Tensor training_loss(BackboneImpl& model, const Method& method, const Diffusion& diffusion,
-                            const torch::Tensor& x0, at::Generator& gen, Precision precision) {
+                            const torch::Tensor& x0, at::Generator& gen, Precision precision, double progress) {
   const torch::Device device = x0.device();
   TrainLevels tl = method.training_levels(x0.size(0), x0.size(1), diffusion.num_levels(), gen);
   torch::Tensor eps = diffusion.noise_like(x0, gen);
   torch::Tensor levels = tl.levels.to(device);
-  torch::Tensor xt = diffusion.q_sample(x0, levels, eps);
+  // The history as the method shows it (x0 itself but for resampling_forcing); targets stay x0.
+  const torch::Tensor shown = method.training_history(model, diffusion, x0, tl, progress, gen);
+  const torch::Tensor input = shown.is_same(x0) ? x0
+                              : torch::where((levels == 0).reshape({x0.size(0), x0.size(1), 1, 1, 1}), shown, x0);
+  torch::Tensor xt = diffusion.q_sample(input, levels, eps);
   torch::Tensor pred;
   {
     Autocast autocast(device, precision);

@@ -13,7 +13,9 @@ namespace dfb {
 
 // x0: clean frames [B, T, C, H, W] in [-1, 1] on the model's device. Every random draw comes from `gen`.
 // `precision`: of the backbone's forward (and so its backward); the loss is always fp32.
+// `progress`: training step / steps (Method::training_history; 1 = trained).
 torch::Tensor training_loss(BackboneImpl& model, const Method& method, const Diffusion& diffusion,
-                            const torch::Tensor& x0, at::Generator& gen, Precision precision = Precision::kFp32);
+                            const torch::Tensor& x0, at::Generator& gen, Precision precision = Precision::kFp32,
+                            double progress = 1.0);
 
 }  // namespace dfb

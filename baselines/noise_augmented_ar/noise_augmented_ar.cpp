@@ -15,6 +15,7 @@ namespace {
 struct NoiseAugmentedOptions {
   double train_max = 0.3;  // a_max as a fraction of N
   double sample = 0.1;     // a_s as a fraction of N
+  std::string history_mode = "noise";  // noise: the context noised to a_s | scale: √ᾱ·x without noise
 };
 
 class NoiseAugmentedAr : public Method {
@@ -29,6 +30,7 @@ class NoiseAugmentedAr : public Method {
                         at::Generator& gen) const override {
     ChunkedRolloutOptions co;
     co.history_level = std::llround(o_.sample * static_cast<double>(d.diffusion().num_levels()));
+    co.history_scaled = o_.history_mode == "scale";
     co.plan = [](int64_t, int64_t steps) { return one_frame_plan(steps); };
     return chunked_rollout(d, context, horizon, ro, co, gen);
   }
@@ -40,6 +42,8 @@ class NoiseAugmentedAr : public Method {
 std::unique_ptr<Method> make(JsonReader& r) {
   NoiseAugmentedOptions o;
   r.get("train_max", o.train_max).get("sample", o.sample).sampling_time();
+  if (r.has("history_mode"))  // recorded only when given: configs without it keep their keys
+    r.get_choice("history_mode", o.history_mode, {"noise", "scale"}).sampling_time();
   bool ok = r.check(o.train_max >= 0 && o.train_max <= 1, "train_max", "must be in [0, 1] (a fraction of N)");
   ok = r.check(o.sample >= 0 && o.sample <= 1, "sample", "must be in [0, 1] (a fraction of N)") && ok;
   r.finish();

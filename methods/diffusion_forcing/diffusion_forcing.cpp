@@ -21,6 +21,7 @@ struct DiffusionForcingOptions {
   int64_t chunk = 1;                          // frames generated per scheduling matrix (h)
   double uncertainty = 1.0;                   // u of pyramid and trapezoid
   int64_t stabilization = 15;                 // ℓ_stab: level at which past frames are shown (0 = clean)
+  std::string history_mode = "noise";         // noise: noised to ℓ_stab | scale: √ᾱ·x, no noise (the paper's code)
   double guidance = 1.0;                      // history guidance weight w (1 = off)
   double guidance_history = 1.0;              // level of the guidance branch's history, a fraction of N (1 = vanilla)
 };
@@ -44,6 +45,7 @@ class DiffusionForcing : public Method {
     ChunkedRolloutOptions co;
     co.chunk = o_.chunk;
     co.history_level = o_.stabilization;
+    co.history_scaled = o_.history_mode == "scale";
     co.guidance = o_.guidance;
     co.guidance_level = std::llround(o_.guidance_history * static_cast<double>(d.diffusion().num_levels()));
     co.plan = [this](int64_t h, int64_t steps) { return scheduling_matrix(o_.scheduling, steps, h, o_.uncertainty); };
@@ -63,6 +65,8 @@ std::unique_ptr<Method> make(JsonReader& r) {
       .get("stabilization", o.stabilization).sampling_time()
       .get("guidance", o.guidance).sampling_time()
       .get("guidance_history", o.guidance_history).sampling_time();
+  if (r.has("history_mode"))  // recorded only when given: configs without it keep their keys
+    r.get_choice("history_mode", o.history_mode, {"noise", "scale"}).sampling_time();
   bool ok = r.check(o.chunk >= 1, "chunk", "must be >= 1");
   ok = r.check(o.uncertainty >= 0, "uncertainty", "must be >= 0") && ok;
   ok = r.check(o.stabilization >= 0, "stabilization", "must be >= 0 (0 = clean history)") && ok;
