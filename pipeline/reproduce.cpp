@@ -203,13 +203,19 @@ void reproduce(const ReproduceOptions& a) {
       }
       children.push_back(c);
     }
-    // Two waves: the entries that train, then those that sample another entry's training.
+    // Two waves: first every entry whose model is there or is its own to train, then those that
+    // sample a model another entry of this run trains now.
+    auto waits = [&](size_t i) {
+      for (size_t t : started)
+        if (!jobs[i].model_dir.empty() && jobs[t].dir == jobs[i].model_dir) return true;
+      return false;
+    };
     std::string failed;
-    for (const bool sharing : {false, true}) {
+    for (const bool second : {false, true}) {
       std::vector<ChildJob> wave;
       std::vector<size_t> in_wave;
       for (size_t c = 0; c < children.size(); ++c)
-        if (jobs[started[c]].model_dir.empty() != sharing) {
+        if (waits(started[c]) == second) {
           wave.push_back(children[c]);
           in_wave.push_back(started[c]);
         }
