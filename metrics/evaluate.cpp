@@ -26,7 +26,7 @@
 #include "metrics/comparison.h"
 #include "metrics/frame_values.h"
 #include "metrics/frechet.h"
-#include "metrics/memory_summary.h"
+#include "metrics/memory_evaluation.h"
 #include "metrics/training_summary.h"
 #include "formats/rollout_file.h"
 
@@ -182,72 +182,6 @@ std::string number(double x) {
   char b[32];
   std::snprintf(b, sizeof b, "%.6g", x);
   return b;
-}
-
-// The frames a method's model conditions on, from the config its rollouts were made with: a
-// window of train.frames, 0 for a recurrent backbone (convgru), −1 when the file does not say.
-// And the attention sink they were made with (sample.sink; 0 when none).
-std::pair<int64_t, int64_t> memory_window(const RolloutFile& f, const std::string& method) {
-  const auto it = f.configs.find(method);
-  if (it == f.configs.end()) return {-1, 0};
-  try {
-    const nlohmann::json c = nlohmann::json::parse(it->second);
-    const int64_t sink = c.contains("sample") ? c["sample"].value("sink", int64_t{0}) : 0;
-    if (c.at("backbone").value("name", std::string()) == "convgru") return {0, sink};
-    return {c.at("train").at("frames").get<int64_t>(), sink};
-  } catch (const std::exception&) {
-    return {-1, 0};
-  }
-}
-
-// The memory section (metrics/memory_summary.h) of the files whose truth records which objects
-// each frame shows: per method its scores grouped by gap, a method's files at one gap being its
-// seeds; the truth scored against itself as the set "truth". Null when no file has the record.
-nlohmann::json memory_section(const std::vector<RolloutFile>& files, const BootstrapOptions& bootstrap) {
-  const MemoryOptions memory;
-  std::map<std::string, MemorySet> sets;
-  std::vector<std::string> order = {kTruth};
-  for (const RolloutFile& f : files) {
-    if (f.truth.visible.empty()) continue;
-    std::map<int64_t, std::vector<MemoryScore>> truth_by_gap, chance_by_gap;
-    for (const MemoryScore& s : memory_scores(f.truth, f.truth, f.context, memory)) truth_by_gap[s.gap].push_back(s);
-    for (const MemoryScore& s : memory_chance(f.truth, f.context, memory)) chance_by_gap[s.gap].push_back(s);
-    for (const std::string& m : f.methods) {
-      if (!sets.count(m)) order.push_back(m);
-      MemorySet& set = sets[m];
-      set.name = m;
-      std::tie(set.window, set.sink) = memory_window(f, m);
-      std::map<int64_t, std::vector<MemoryScore>> by_gap;
-      for (const MemoryScore& s : memory_scores(read_method_frames(f, m), f.truth, f.context, memory))
-        by_gap[s.gap].push_back(s);
-      for (auto& [gap, scores] : by_gap) {
-        set.by_gap[gap].push_back(std::move(scores));
-        set.chance[gap] = chance_by_gap[gap];
-      }
-    }
-    MemorySet& truth = sets[kTruth];
-    truth.name = kTruth;
-    for (auto& [gap, scores] : truth_by_gap) {  // one truth per gap (every method's file repeats it)
-      if (!truth.by_gap.count(gap)) truth.by_gap[gap].push_back(std::move(scores));
-      truth.chance[gap] = chance_by_gap[gap];
-    }
-  }
-  if (sets.empty()) return nullptr;
-  std::vector<MemorySet> ordered;
-  for (const std::string& name : order)
-    if (sets.count(name)) ordered.push_back(sets[name]);
-  return summarize_memory(ordered, memory, bootstrap);
-}
-
-// Whether the files are a memory sweep: every truth records visibility, and they do not all
-// continue the same clips (so the per-frame metrics, which pool one truth, cannot be computed).
-bool memory_sweep(const std::vector<RolloutFile>& files) {
-  bool same = true;
-  for (const RolloutFile& f : files) {
-    if (f.truth.visible.empty()) return false;
-    same = same && f.context == files.front().context && f.truth.frames == files.front().truth.frames;
-  }
-  return !same;
 }
 
 }  // namespace
@@ -556,21 +490,7 @@ std::string format_evaluation(const Evaluation& ev) {
       out += line;
     }
   }
-  if (j.contains("memory") && j["memory"].is_object()) {
-    out += "memory: colour recall after a gap of G frames (chance), memory horizon\n";
-    for (auto& [set, m] : j["memory"]["methods"].items()) {
-      std::string row = "  " + set + ":";
-      for (const auto& g : m["gaps"]) {
-        const auto& r = g["colour_recall"]["mean"];
-        const bool chance = g.contains("chance") && !g["chance"]["colour_recall"].is_null();
-        row += " G=" + std::to_string(g["gap"].get<int64_t>()) + " " + (r.is_null() ? "-" : number(r.get<double>())) +
-               (chance ? " (" + number(g["chance"]["colour_recall"].get<double>()) + ")" : "");
-      }
-      if (m.contains("horizon") && !m["horizon"]["mean"].is_null())
-        row += "; horizon " + number(m["horizon"]["mean"].get<double>()) + (m["horizon"]["censored"].get<bool>() ? "+" : "");
-      out += row + "\n";
-    }
-  }
+  if (j.contains("memory") && j["memory"].is_object()) out += format_memory(j["memory"]);
   for (const std::string& n : ev.notes) out += "note: " + n + "\n";
   return out;
 }

@@ -131,8 +131,12 @@ void reproduce(const ReproduceOptions& a) {
   auto reuse = [&](bool say) {
     if (a.models.empty()) return;
     const int n = reuse_models(jobs, job_configs, a.models, data_key(json["data"]["train_file"].get<std::string>()));
-    if (say) std::printf("--models %s: %d of %zu training(s) found there, not trained again\n", a.models.c_str(), n,
-                         jobs.size());
+    int sampled = 0;  // entries whose model is one found there (sharing entries included)
+    for (const MethodJob& j : jobs)
+      sampled += !j.model_dir.empty() && j.model_dir.rfind(a.models, 0) == 0 ? 1 : 0;
+    if (say)
+      std::printf("--models %s: %d training(s) found there; %d of %zu entries sample them instead of training\n",
+                  a.models.c_str(), n, sampled, jobs.size());
   };
 
   // A child of --jobs: one method and seed, then its outcome line.

@@ -288,6 +288,14 @@ TEST(Cli, SchedulePrintsTheMatrixOfEveryMode) {
     EXPECT_EQ(nlohmann::json::parse(r.out), nlohmann::json(scheduling_matrix(mode, 5, 4, 1.5))) << mode;
   }
   EXPECT_ONE_ERROR(dfbench("schedule --mode pyramd"), "pyramid");
+  // fifo_diffusion's queue plan (checked against the formula in baselines/fifo_diffusion/).
+  CliResult r = dfbench("schedule --mode fifo --frames 4 --partitions 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json plan = nlohmann::json::parse(r.out);
+  EXPECT_EQ(plan["pad"], 2);
+  EXPECT_EQ(plan["calls"].size(), 4u);
+  EXPECT_EQ(plan["levels"].back(), 1000);
+  EXPECT_ONE_ERROR(dfbench("schedule --mode fifo --frames 5"), "even window");
 }
 
 TEST(Cli, DataMakeTrainSampleEndToEnd) {
