@@ -123,20 +123,20 @@ void reproduce(const ReproduceOptions& a) {
       jobs.push_back({method_label(m), k, job_dir(out, method_label(m), k), ""});
       job_methods.push_back(m);
     }
-  std::vector<nlohmann::json> job_configs;
-  for (size_t i = 0; i < jobs.size(); ++i)
-    job_configs.push_back(parse_run_config(job_json(json, job_methods[i], config, jobs[i]), a.preset).resolved);
-  share_training(jobs, job_configs);
+  std::vector<RunConfig> job_configs;  // each job's own config, parsed once
+  std::vector<nlohmann::json> job_resolved;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    job_configs.push_back(parse_run_config(job_json(json, job_methods[i], config, jobs[i]), a.preset));
+    job_resolved.push_back(job_configs.back().resolved);
+  }
+  share_training(jobs, job_resolved);
   // With --models, trainings another run folder holds are sampled from there (once the data is there).
   auto reuse = [&](bool say) {
     if (a.models.empty()) return;
-    const int n = reuse_models(jobs, job_configs, a.models, data_key(json["data"]["train_file"].get<std::string>()));
-    int sampled = 0;  // entries whose model is one found there (sharing entries included)
-    for (const MethodJob& j : jobs)
-      sampled += !j.model_dir.empty() && j.model_dir.rfind(a.models, 0) == 0 ? 1 : 0;
+    const int n = reuse_models(jobs, job_resolved, a.models, data_key(json["data"]["train_file"].get<std::string>()));
     if (say)
-      std::printf("--models %s: %d training(s) found there; %d of %zu entries sample them instead of training\n",
-                  a.models.c_str(), n, sampled, jobs.size());
+      std::printf("--models %s: %d of %zu entries sample a model trained there instead of training\n", a.models.c_str(),
+                  n, jobs.size());
   };
 
   // A child of --jobs: one method and seed, then its outcome line.
@@ -248,9 +248,7 @@ void reproduce(const ReproduceOptions& a) {
     const std::string name = jobs[i].name();
     samples.push_back(jobs[i].dir + "/samples.h5");
     if (!config.memory.gaps.empty())  // the method's own config: its backbone decides whether a sink applies
-      for (const std::string& f :
-           memory_sample_files(parse_run_config(job_json(json, job_methods[i], config, jobs[i]), a.preset), jobs[i].dir))
-        memory.push_back(f);
+      for (const std::string& f : memory_sample_files(job_configs[i], jobs[i].dir)) memory.push_back(f);
     train_s += o.train_s;
     sample_s += o.sample_s;
     per_method[name] = {{"seconds", {{"train", o.train_s}, {"sample", o.sample_s}}}};

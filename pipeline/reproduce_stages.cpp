@@ -159,22 +159,21 @@ int reuse_models(std::vector<MethodJob>& jobs, const std::vector<nlohmann::json>
   std::sort(dirs.begin(), dirs.end());
   std::vector<std::pair<std::string, std::string>> trained;  // (train key, folder)
   for (const std::string& dir : dirs) {
-    if (!fs::exists(dir + "/config.json") || checkpoint_step(dir) < 0) continue;
+    if (!fs::exists(dir + "/config.json")) continue;
     try {
+      const int64_t have = checkpoint_step(dir);
+      if (have < 0) continue;
       const RunConfig c = load_run_config(dir);
-      if (checkpoint_step(dir) >= c.train.steps)
-        trained.emplace_back(train_key(c.resolved, data_key(c.data.train_file)), dir);
+      if (have >= c.train.steps) trained.emplace_back(train_key(c.resolved, data_key(c.data.train_file)), dir);
     } catch (const Error&) {  // not a run this build can read: not a candidate
     }
   }
-  int given = 0;
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (!jobs[i].model_dir.empty()) continue;
     const std::string key = train_key(configs[i], data);
     for (const auto& [k, dir] : trained)
       if (k == key) {
         jobs[i].model_dir = dir;
-        ++given;
         break;
       }
   }
@@ -182,7 +181,14 @@ int reuse_models(std::vector<MethodJob>& jobs, const std::vector<nlohmann::json>
   for (MethodJob& j : jobs)
     for (const MethodJob& t : jobs)
       if (j.model_dir == t.dir && !t.model_dir.empty()) j.model_dir = t.model_dir;
-  return given;
+  int sampling = 0;
+  for (const MethodJob& j : jobs)
+    for (const auto& [k, dir] : trained)
+      if (j.model_dir == dir) {
+        ++sampling;
+        break;
+      }
+  return sampling;
 }
 
 std::vector<std::string> memory_sample_files(const RunConfig& config, const std::string& run) {

@@ -53,7 +53,7 @@ void share_training(std::vector<MethodJob>& jobs, const std::vector<nlohmann::js
 // Jobs that train (no model_dir yet) whose training another run folder already holds
 // (`models`: a run of `dfbench reproduce`, its <label> and seed<k>/<label> folders, trained to
 // the end with the same train key) sample that folder's model instead (reproduce --models).
-// `data` is this run's data key. Returns how many jobs it gave a model.
+// `data` is this run's data key. Returns how many jobs now sample a model found there.
 int reuse_models(std::vector<MethodJob>& jobs, const std::vector<nlohmann::json>& configs, const std::string& models,
                  const std::string& data);
 // Writes the procedural data once (or checks it is up to date) and returns the JSON with

@@ -125,6 +125,14 @@ void read_memory(JsonReader& r, MemoryConfig& m, const DataConfig& data, const n
   r.finish();
 }
 
+// The config's "sample" section with an entry's own "sampling" options (an object) over it.
+nlohmann::json sample_with(const nlohmann::json& json, const nlohmann::json& sampling) {
+  nlohmann::json merged = json.is_object() && json.contains("sample") && json["sample"].is_object()
+                              ? json["sample"] : nlohmann::json::object();
+  for (const auto& [key, value] : sampling.items()) merged[key] = value;
+  return merged;
+}
+
 void read_sample(JsonReader& r, SampleConfig& s) {
   r.get("steps", s.steps)
       .get("eta", s.eta)
@@ -184,16 +192,13 @@ std::vector<nlohmann::json> read_methods(const nlohmann::json& json, const nlohm
     if (entry.is_object() && entry.contains("sampling")) {
       own_sample = entry["sampling"];
       entry.erase("sampling");
-      nlohmann::json merged = json.is_object() && json.contains("sample") && json["sample"].is_object()
-                                  ? json["sample"] : nlohmann::json::object();
-      if (own_sample.is_object())
-        for (const auto& [key, value] : own_sample.items()) merged[key] = value;
-      else
-        errors.add(path + ".sampling", "must be an object of options of \"sample\"");
       if (own_sample.is_object()) {
+        const nlohmann::json merged = sample_with(json, own_sample);
         JsonReader sr(merged, path + ".sampling", errors);
         SampleConfig unused;
         read_sample(sr, unused);
+      } else {
+        errors.add(path + ".sampling", "must be an object of options of \"sample\"");
       }
     }
     nlohmann::json resolved = nlohmann::json::object();
@@ -240,9 +245,7 @@ nlohmann::json config_for_method(const nlohmann::json& json, const nlohmann::jso
     m.erase("backbone");
   }
   if (m.contains("sampling")) {  // the entry's sampling options are merged over the config's "sample"
-    if (!out.contains("sample") || !out["sample"].is_object()) out["sample"] = nlohmann::json::object();
-    if (m["sampling"].is_object())
-      for (const auto& [key, value] : m["sampling"].items()) out["sample"][key] = value;
+    if (m["sampling"].is_object()) out["sample"] = sample_with(json, m["sampling"]);
     m.erase("sampling");
   }
   out["method"] = m;
