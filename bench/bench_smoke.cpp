@@ -277,7 +277,8 @@ struct SmokeRollout {
 
 // `method`: a method object; `backbone`: "" (the preset's unet3d) or a backbone object.
 void BM_MethodRollout(benchmark::State& state, const std::string& method_json, const std::string& backbone) {
-  std::vector<std::string> overrides = {"method=" + method_json};
+  // The preset's method list holds only this method: the others may not accept the backbone.
+  std::vector<std::string> overrides = {"method=" + method_json, "methods=[" + method_json + "]"};
   if (!backbone.empty()) overrides.push_back("backbone=" + backbone);
   SmokeRollout sr(overrides);
   const RunConfig& c = sr.c;
@@ -311,7 +312,7 @@ void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 // Args: frames per rollout. 4 rollouts, smoke-sized convgru (untrained: the cost does not depend
 // on the weights), the smoke preset's Diffusion Forcing (autoregressive, stabilization).
 void BM_ConvgruRolloutMemory(benchmark::State& state) {
-  SmokeRollout sr({std::string("backbone=") + kSmokeConvgru});
+  SmokeRollout sr({std::string("backbone=") + kSmokeConvgru, "methods=[\"diffusion_forcing\"]"});
   const RunConfig& c = sr.c;
   auto& method = sr.method;
   Denoiser& denoiser = sr.denoiser;
