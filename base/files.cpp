@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "base/limits.h"
 
 namespace dfb {
 
@@ -42,9 +43,16 @@ void write_file_atomic(const std::string& path, const std::string& content) {
   }
 }
 
+void check_text_file_size(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!ec) check_read_size(path, std::to_string(size) + " bytes on disk", static_cast<int64_t>(size));
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("no such file: " + path);
+  check_text_file_size(path);
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();

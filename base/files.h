@@ -10,6 +10,9 @@ namespace dfb {
 void write_file_atomic(const std::string& path, const std::string& content);
 // Whole file as a string; throws dfb::Error "no such file: P".
 std::string read_file(const std::string& path);
+// Throws dfb::Error when the file at `path` is larger than read_limit_bytes() (base/limits.h);
+// nothing when it cannot be sized (the read that follows reports that).
+void check_text_file_size(const std::string& path);
 // Creates the directory and its parents; throws dfb::Error naming it on failure.
 void make_dirs(const std::string& path);
 // Deletes the temporary files ("<name>.tmp-<pid>") that a killed process left under `dir`

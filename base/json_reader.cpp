@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "base/error.h"
+#include "base/files.h"
 #include "base/suggest.h"
 
 namespace dfb {
@@ -327,6 +328,7 @@ std::string short_reason(const json::parse_error& e) {
 json load_json_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("config file not found: " + path);
+  check_text_file_size(path);
   std::ostringstream buffer;
   buffer << in.rdbuf();
   if (in.bad()) throw Error("cannot read config file: " + path);
@@ -347,6 +349,8 @@ json load_json_file(const std::string& path) {
     const std::size_t column = index - line_start + 1;
     throw Error(path + ": invalid JSON at line " + std::to_string(line) + ", column " +
                 std::to_string(column) + ": " + short_reason(e));
+  } catch (const json::exception& e) {  // e.g. a number too large for a double (found by fuzz_config)
+    throw Error(path + ": invalid JSON: " + std::string(e.what()));
   }
 }
 

@@ -4,6 +4,9 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <string>
 #include <thread>
 
 #include "base/error.h"
@@ -17,6 +20,11 @@ int run_cli(int argc, char** argv) {
   app.require_subcommand(1);
   int threads = 0;
   app.add_option("--threads", threads, "CPU threads for LibTorch (default: all cores)")->check(CLI::NonNegativeNumber);
+  int64_t max_read = 0;
+  app.add_option("--max-read-bytes", max_read,
+                 "the most memory one read of a file may take (default: this machine's memory; also "
+                 "DFB_MAX_READ_BYTES); larger declared sizes are refused")
+      ->check(CLI::PositiveNumber);
   cli::add_commands(app);
   try {
     app.parse(argc, argv);
@@ -26,12 +34,18 @@ int run_cli(int argc, char** argv) {
   try {
     const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(n);
+    // Through the environment, so that reproduce's child processes read under the same limit.
+    if (max_read > 0) setenv("DFB_MAX_READ_BYTES", std::to_string(max_read).c_str(), 1);
     cli::run_selected(app);
   } catch (const Error& e) {
     std::fprintf(stderr, "dfbench: error: %s\n", e.what());
     return 1;
   } catch (const c10::Error& e) {
     std::fprintf(stderr, "dfbench: LibTorch error: %s\n", e.what_without_backtrace());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "dfbench: error: out of memory (std::bad_alloc); a smaller sample.batch or "
+                         "--max-read-bytes may help\n");
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "dfbench: error: %s\n", e.what());

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "formats/dataset_file.h"
 #include "formats/h5.h"
 
 namespace dfb {
@@ -14,10 +15,11 @@ namespace {
 class FileClips : public ClipSource {
  public:
   explicit FileClips(const std::string& path) : file_(path) {
-    const std::vector<int64_t> s = file_.shape("frames");
-    if (s.size() != 5) throw Error(path + ": /frames must have 5 dimensions [N, L, H, W, C], has " + h5::shape_text(s));
-    if (file_.dtype("frames") != h5::DType::kU8) throw Error(path + ": /frames must be uint8");
-    count = s[0], length = s[1], height = s[2], width = s[3], channels = s[4];
+    // The layout checks of the whole-file reader: uint8 [N, L, H, W, C], every size >= 1, C 1 or 3.
+    const Clips layout = frames_layout(file_, "frames");
+    count = layout.count, length = layout.length, height = layout.height, width = layout.width;
+    channels = layout.channels;
+    file_.check_fits("frames", h5::DType::kU8, 1);  // one clip is held at a time
     clip_.resize(static_cast<size_t>(length * frame_bytes()));
   }
   void read(int64_t clip, int64_t start, int64_t frames, uint8_t* out) override {

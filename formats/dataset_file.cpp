@@ -134,6 +134,7 @@ Clips read_dataset_file(const std::string& path) {
   c.fps = r.has_attr("/", "fps") ? r.attr_double("/", "fps") : 0.0;
   if (!std::isfinite(c.fps) || c.fps < 0) bad("attribute fps is " + std::to_string(c.fps) + "; it must be >= 0");
 
+  r.check_fits("frames", h5::DType::kU8);
   c.frames.resize(static_cast<size_t>(c.count * c.clip_bytes()));
   r.read("frames", h5::DType::kU8, c.frames.data());
   if (c.objects > 0) {

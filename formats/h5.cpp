@@ -3,6 +3,7 @@
 // HDF5's own error printing is switched off so that a failure surfaces as one dfb::Error line.
 #include "formats/h5.h"
 
+#include "base/limits.h"
 #include "formats/h5_internal.h"
 
 namespace dfb::h5 {
@@ -127,7 +128,19 @@ std::vector<int64_t> Reader::shape(const std::string& name) const {
   if (rank < 0) throw Error(path_ + ": cannot read the shape of '" + name + "': " + hdf5_detail());
   std::vector<hsize_t> dims(static_cast<size_t>(rank));
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-  return std::vector<int64_t>(dims.begin(), dims.end());
+  std::vector<int64_t> out;
+  for (hsize_t d : dims) out.push_back(d > hsize_t{1} << 62 ? -1 : static_cast<int64_t>(d));
+  if (checked_bytes(out, 1) < 0)
+    throw Error(path_ + ": dataset '" + name + "' declares a shape whose element count does not fit in 64 bits");
+  return out;
+}
+
+void Reader::check_fits(const std::string& name, DType type, int64_t rows) const {
+  std::vector<int64_t> dims = shape(name);
+  if (rows >= 0 && !dims.empty()) dims[0] = rows;
+  const std::string what = rows >= 0 ? std::to_string(rows) + " rows of " + path_ + ": dataset '" + name + "'"
+                                     : path_ + ": dataset '" + name + "'";
+  check_read_size(what, shape_text(dims) + " " + dtype_name(type), checked_bytes(dims, element_size(type)));
 }
 
 DType Reader::dtype(const std::string& name) const {
@@ -156,6 +169,7 @@ void Reader::read(const std::string& name, DType type, void* out) const {
 namespace {
 template <class T>
 std::vector<T> read_all(const Reader& r, const std::string& name, DType type) {
+  r.check_fits(name, type);
   std::vector<T> v(static_cast<size_t>(element_count(r.shape(name))));
   r.read(name, type, v.data());
   return v;
@@ -219,6 +233,8 @@ std::string Reader::attr_string(const std::string& object, const std::string& ke
     return s;
   }
   size_t size = H5Tget_size(type.get());
+  check_read_size(path_ + ": attribute '" + key + "' of '" + object + "'", "a string",
+                  size > size_t{1} << 62 ? -1 : static_cast<int64_t>(size));
   H5Tset_size(mem.get(), size);
   H5Tset_strpad(mem.get(), H5Tget_strpad(type.get()));
   std::string s(size, '\0');

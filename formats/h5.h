@@ -60,6 +60,11 @@ class Reader {
   std::vector<int64_t> shape(const std::string& name) const;
   DType dtype(const std::string& name) const;         // throws for types other than the four above
 
+  // Throws dfb::Error naming the file, the dataset and the size when reading it whole (rows < 0)
+  // or `rows` rows of its first axis as `type` would take more than read_limit_bytes()
+  // (base/limits.h). read_u8/f32/i64 check; callers of read() and read_rows() check before
+  // they allocate.
+  void check_fits(const std::string& name, DType type, int64_t rows = -1) const;
   // Whole dataset, converted to the requested type by HDF5 (e.g. stored f32 read as f64).
   void read(const std::string& name, DType type, void* out) const;
   std::vector<uint8_t> read_u8(const std::string& name) const;

@@ -99,6 +99,10 @@ inline hid_t memory_type(DType t) {
   const hid_t types[] = {H5T_NATIVE_UINT8, H5T_NATIVE_FLOAT, H5T_NATIVE_DOUBLE, H5T_NATIVE_INT64};
   return types[index(t)];
 }
+inline int64_t element_size(DType t) {
+  const int64_t sizes[] = {1, 4, 8, 8};
+  return sizes[index(t)];
+}
 // Little-endian standard types on disk, whatever the machine.
 inline hid_t file_type(DType t) {
   const hid_t types[] = {H5T_STD_U8LE, H5T_IEEE_F32LE, H5T_IEEE_F64LE, H5T_STD_I64LE};

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "base/error.h"
+#include "base/limits.h"
 
 namespace dfb {
 
@@ -61,16 +62,17 @@ IdxArray read_idx(const std::string& path) {
   if (magic[2] != 0x08)
     throw Error(path + ": holds idx type 0x" + std::to_string(magic[2]) + "; only unsigned bytes (0x08) are read");
   IdxArray a;
-  int64_t total = 1;
   for (int i = 0; i < magic[3]; ++i) {
     uint8_t b[4];
     f.read(b, 4, "header");
     const int64_t d = (int64_t{b[0]} << 24) | (int64_t{b[1]} << 16) | (int64_t{b[2]} << 8) | b[3];
-    if (d < 1 || d > (int64_t{1} << 28)) throw Error(path + ": dimension " + std::to_string(i) + " is " + std::to_string(d));
+    if (d < 1) throw Error(path + ": dimension " + std::to_string(i) + " is " + std::to_string(d));
     a.dims.push_back(d);
-    total *= d;
   }
-  if (total > (int64_t{1} << 33)) throw Error(path + ": claims " + std::to_string(total) + " bytes of data");
+  std::string shape = "[";
+  for (size_t i = 0; i < a.dims.size(); ++i) shape += (i ? ", " : "") + std::to_string(a.dims[i]);
+  const int64_t total = checked_bytes(a.dims, 1);
+  check_read_size(path + ": the idx header", shape + "] uint8", total);
   a.data.resize(static_cast<size_t>(total));
   f.read(a.data.data(), a.data.size(), "data");
   return a;

@@ -29,7 +29,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kReportVersion = 3;  // bump when the report's layout changes, so reruns rebuild it
+constexpr int kReportVersion = 4;  // bump when the report's layout changes, so reruns rebuild it
 
 // Writes `clips` to `path` unless a file with the same generator and shape is there.
 void ensure_dataset(const std::string& path, const Clips& clips) {
@@ -50,7 +50,9 @@ void ensure_dataset(const std::string& path, const Clips& clips) {
 }
 
 int64_t checkpoint_step(const std::string& run_dir) {
-  const std::string latest = latest_checkpoint(run_dir);
+  std::string note;
+  const std::string latest = latest_intact_checkpoint(run_dir, &note);
+  if (!note.empty()) std::printf("train: %s\n", note.c_str());
   if (latest.empty()) return -1;
   h5::Reader f(latest);
   return f.attr_int("/", "step");

@@ -207,6 +207,13 @@ std::vector<nlohmann::json> read_methods(const nlohmann::json& json, const nlohm
     m.record_into(resolved);
     std::string label;
     m.get("label", label);
+    // A label names the entry's folder (OUT/<label>/) and reaches reports (escaped there).
+    if (!label.empty()) {
+      bool ok = label.size() <= 200 && label[0] != '.';
+      for (char ch : label) ok = ok && ch != '/' && static_cast<unsigned char>(ch) >= 0x20 && ch != 0x7f;
+      if (!ok) errors.add(path + ".label", "'" + label + "' cannot name a folder: up to 200 characters, no '/', no control "
+                                           "character, not starting with '.'");
+    }
     std::unique_ptr<Method> made = make_method(m);
     if (!made) continue;
     if (label.empty()) resolved.erase("label");

@@ -36,15 +36,15 @@ const nlohmann::json* gap_entry(const nlohmann::json& m, int64_t gap) {
 }
 
 std::string sees(const nlohmann::json& m) {
-  if (!m.contains("window") || !m["window"].is_number()) return "–";
-  const int64_t w = m["window"].get<int64_t>(), sink = m.value("sink", int64_t{0});
+  if (!m.contains("window") || !m.at("window").is_number()) return "–";
+  const int64_t w = m.at("window").get<int64_t>(), sink = m.value("sink", int64_t{0});
   if (w == 0) return "recurrent state";
   return "window of " + std::to_string(w) + (sink > 0 ? ", first " + std::to_string(sink) + " kept (sink)" : "");
 }
 
 std::string horizon_text(const nlohmann::json& m) {
   if (!m.contains("horizon")) return "–";
-  const nlohmann::json& h = m["horizon"];
+  const nlohmann::json& h = m.at("horizon");
   const Interval v = interval_of_json(h);
   auto frames = [](double x) { return std::isfinite(x) ? std::to_string(std::llround(x)) : std::string("–"); };
   std::string s = frames(v.mean) + " [" + frames(v.lo) + ", " + frames(v.hi) + "]";  // gap lengths: whole frames
@@ -87,7 +87,7 @@ SummaryTable memory_table(const nlohmann::json& memory) {
         row.push_back({"–", false});
         continue;
       }
-      if (g->contains("chance")) chance_of[std::to_string(gaps[i])] = (*g)["chance"]["colour_recall"];
+      if (g->contains("chance")) chance_of[std::to_string(gaps[i])] = (*g).at("chance").at("colour_recall");
       const Interval r = interval_of_json(g->at("colour_recall"));
       std::string text = format_interval(r);
       if (g->value("blind", false)) text += " (blind)";
@@ -114,7 +114,7 @@ std::vector<std::string> memory_findings(const nlohmann::json& memory) {
   const nlohmann::json& methods = memory.at("methods");
   const double margin = memory.value("horizon_margin", 0.1);
   auto window_of = [](const nlohmann::json& m) {
-    return m.contains("window") && m["window"].is_number() ? m["window"].get<int64_t>() : int64_t{-1};
+    return m.contains("window") && m.at("window").is_number() ? m.at("window").get<int64_t>() : int64_t{-1};
   };
   // The shortest window of the windowed models: the gap from which they are all blind.
   int64_t window = 0;
@@ -131,7 +131,7 @@ std::vector<std::string> memory_findings(const nlohmann::json& memory) {
     if (name == "truth") continue;
     const int64_t w = window_of(m);
     // Remembered past what a window of the shortest length could show: the horizon's lower end.
-    const double lo = m.contains("horizon") ? number_or_nan(m["horizon"], "lo") : kNaN;
+    const double lo = m.contains("horizon") ? number_or_nan(m.at("horizon"), "lo") : kNaN;
     const double reach = static_cast<double>(w > 0 ? w : window);
     if (std::isfinite(lo) && lo > 0 && lo >= reach) beyond.push_back(name);
     else if (w == 0) state_short.push_back(name);
@@ -159,10 +159,10 @@ std::vector<std::string> memory_findings(const nlohmann::json& memory) {
   int64_t smallest = 0;
   for (const auto& [name, m] : methods.items()) {
     if (name == "truth") continue;
-    const double hi = m.contains("horizon") ? number_or_nan(m["horizon"], "hi") : kNaN;
+    const double hi = m.contains("horizon") ? number_or_nan(m.at("horizon"), "hi") : kNaN;
     none = none && std::isfinite(hi) && hi == 0;
-    if (m.contains("gaps") && !m["gaps"].empty() && m["gaps"][0].contains("gap"))
-      smallest = m["gaps"][0]["gap"].get<int64_t>();
+    if (m.contains("gaps") && !m.at("gaps").empty() && m.at("gaps").at(0).contains("gap"))
+      smallest = m.at("gaps").at(0).at("gap").get<int64_t>();
   }
   if (none && smallest > 0) {
     out.push_back("No method keeps colour recall " + format_number(margin) + " above chance even at the smallest gap, G = " +

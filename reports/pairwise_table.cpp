@@ -96,14 +96,14 @@ std::string pairwise_html(const PairwiseTable& t) {
 }
 
 std::string pairwise_markdown(const PairwiseTable& t) {
-  std::string m = "P(row better than column) by " + t.metric + ", " + window_words(t.window) +
+  std::string m = "P(row better than column) by " + escape_markdown(t.metric) + ", " + escape_markdown(window_words(t.window)) +
                   "; 95% stratified bootstrap intervals; bold where the interval excludes ½.\n\n| |";
-  for (const std::string& c : t.methods) m += " `" + c + "` |";
+  for (const std::string& c : t.methods) m += " " + markdown_code(c) + " |";
   m += "\n| --- |";
   for (size_t c = 0; c < t.methods.size(); ++c) m += " --- |";
   m += "\n";
   for (size_t r = 0; r < t.methods.size(); ++r) {
-    m += "| `" + t.methods[r] + "` |";
+    m += "| " + markdown_code(t.methods[r]) + " |";
     for (size_t c = 0; c < t.methods.size(); ++c) {
       if (!t.p[r][c]) {
         m += " – |";

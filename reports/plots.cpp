@@ -11,6 +11,7 @@
 
 #include "base/error.h"
 #include "base/files.h"
+#include "reports/text.h"
 
 namespace dfb {
 
@@ -19,29 +20,12 @@ namespace {
 // Colour-blind-safe palette (Okabe–Ito), the truth in black.
 const char* const kColors[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#999999"};
 
-std::string gp_string(const std::string& s) {
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') q += '\\';
-    q += c;
-  }
-  return q + "\"";
-}
-
-// gnuplot's enhanced text treats _ ^ @ & { } as markup.
-std::string plain(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '_' || c == '^' || c == '@' || c == '&' || c == '{' || c == '}') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 // Writes `text` to `script`, runs gnuplot on it and returns the SVG it wrote to `svg`, from <svg on.
 std::string run_gnuplot(const std::string& script, const std::string& text, const std::string& svg) {
   write_file_atomic(script, text);
-  const std::string cmd = "gnuplot " + gp_string(script) + " 2>&1";
+  std::string quoted = "'";  // for the shell: ' closes, \' adds a quote, ' reopens
+  for (char c : script) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  const std::string cmd = "gnuplot " + quoted + "' 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) throw Error("report: cannot run gnuplot (install Debian's gnuplot-nox: scripts/setup.sh)");
   std::string output;
@@ -63,9 +47,9 @@ std::string categorical_head(const std::string& svg, const std::string& size, in
                              const std::vector<std::string>& categories) {
   std::string xtics;
   for (size_t i = 0; i < categories.size(); ++i)
-    xtics += std::string(i ? ", " : "") + gp_string(categories[i]) + " " + std::to_string(i);
+    xtics += std::string(i ? ", " : "") + gnuplot_string(categories[i]) + " " + std::to_string(i);
   return "set terminal svg size " + size + " dynamic enhanced font 'Helvetica,12' background rgb 'white'\n"
-         "set output " + gp_string(svg) + "\n"
+         "set output " + gnuplot_string(svg) + "\n"
          "set key outside below horizontal maxcols " + std::to_string(key_columns) +
          " samplen 1 font ',10'\nset grid ytics lc rgb '#dddddd'\nset border 3\nset tics nomirror\n"
          "set xrange [-0.6:" + std::to_string(static_cast<double>(categories.size()) - 0.4) + "]\nset xtics (" + xtics +
@@ -91,9 +75,9 @@ std::string plot_metric(const ReportData& d, const std::string& metric, const st
             << (std::isfinite(p.hi) ? p.hi : p.mean) << '\n';
     const std::string c = truth ? "#000000" : kColors[colour % 8];
     if (!plots.empty()) plots += ", \\\n  ";
-    plots += gp_string(file) + " using 1:3:4 with filledcurves fc rgb " + gp_string(c) +
-             " fs transparent solid 0.15 noborder notitle, \\\n  " + gp_string(file) + " using 1:2 with lines lw 2 " +
-             (truth ? "dt 2 " : "") + "lc rgb " + gp_string(c) + " title " + gp_string(plain(set));
+    plots += gnuplot_string(file) + " using 1:3:4 with filledcurves fc rgb " + gnuplot_string(c) +
+             " fs transparent solid 0.15 noborder notitle, \\\n  " + gnuplot_string(file) + " using 1:2 with lines lw 2 " +
+             (truth ? "dt 2 " : "") + "lc rgb " + gnuplot_string(c) + " title " + gnuplot_string(gnuplot_text(set));
     if (!truth) ++colour;
   }
   if (plots.empty()) throw Error("report: no curve of " + metric);
@@ -101,11 +85,11 @@ std::string plot_metric(const ReportData& d, const std::string& metric, const st
   std::string unit = info.value("unit", "");
   std::string g;
   g += "set terminal svg size 560,420 dynamic enhanced font 'Helvetica,12' background rgb 'white'\n";
-  g += "set output " + gp_string(svg) + "\n";
+  g += "set output " + gnuplot_string(svg) + "\n";
   g += "set key outside below horizontal maxcols 3 samplen 2 font ',10'\nset grid lc rgb '#dddddd'\nset border 3\n"
        "set tics nomirror\n";
-  g += "set xlabel 'frame index t'\nset ylabel " + gp_string(plain(metric + (unit.empty() ? "" : " (" + unit + ")"))) + "\n";
-  g += "set title " + gp_string(plain(metric + " (" + info.value("better", "") + " is better)")) + "\n";
+  g += "set xlabel 'frame index t'\nset ylabel " + gnuplot_string(gnuplot_text(metric + (unit.empty() ? "" : " (" + unit + ")"))) + "\n";
+  g += "set title " + gnuplot_string(gnuplot_text(metric + " (" + info.value("better", "") + " is better)")) + "\n";
   g += "set xrange [0:" + std::to_string(d.length - 1) + "]\n";
   g += "set arrow from " + std::to_string(d.t_train) + ", graph 0 to " + std::to_string(d.t_train) +
        ", graph 1 nohead dt 3 lc rgb '#444444'\n";
@@ -125,7 +109,7 @@ std::string plot_training(const ReportData& d, const std::map<std::string, doubl
   std::string g;
   g += "set terminal svg size " + std::to_string(360 * cols) + "," + std::to_string(250 * rows) +
        " dynamic enhanced font 'Helvetica,11' background rgb 'white'\n";
-  g += "set output " + gp_string(svg) + "\n";
+  g += "set output " + gnuplot_string(svg) + "\n";
   g += "set multiplot layout " + std::to_string(rows) + "," + std::to_string(cols) + "\n";
   g += "set grid lc rgb '#dddddd'\nset border 11\nset tics nomirror\nset logscale y\nset xlabel 'step'\n"
        "set ylabel 'loss'\nset key outside top center horizontal samplen 2 font ',9' nobox\n";
@@ -148,17 +132,17 @@ std::string plot_training(const ReportData& d, const std::map<std::string, doubl
             << (std::isfinite(o) ? std::to_string(o) : "NaN") << '\n';
       }
       // A colour per quantity; the seeds are lines of the same colour, named once.
-      auto title = [&](const char* t) { return r == 0 ? " title " + gp_string(t) : std::string(" notitle"); };
+      auto title = [&](const char* t) { return r == 0 ? " title " + gnuplot_string(t) : std::string(" notitle"); };
       if (!plots.empty()) plots += ", \\\n  ";
-      plots += gp_string(base + ".loss.dat") + " using 1:2 with lines lw 1 lc rgb " + gp_string(kColors[0]) + title("loss") +
-               ", \\\n  " + gp_string(base + ".val.dat") + " using 1:2 with linespoints pt 7 ps 0.4 dt 2 lc rgb " +
-               gp_string(kColors[1]) + title("validation loss");
+      plots += gnuplot_string(base + ".loss.dat") + " using 1:2 with lines lw 1 lc rgb " + gnuplot_string(kColors[0]) + title("loss") +
+               ", \\\n  " + gnuplot_string(base + ".val.dat") + " using 1:2 with linespoints pt 7 ps 0.4 dt 2 lc rgb " +
+               gnuplot_string(kColors[1]) + title("validation loss");
       valid = valid || run_oracle;
       if (run_oracle)
-        plots += ", \\\n  " + gp_string(base + ".val.dat") + " using 1:3 axes x1y2 with linespoints pt 5 ps 0.5 lw 2 lc rgb " +
-                 gp_string(kColors[2]) + title("oracle valid (right)");
+        plots += ", \\\n  " + gnuplot_string(base + ".val.dat") + " using 1:3 axes x1y2 with linespoints pt 5 ps 0.5 lw 2 lc rgb " +
+                 gnuplot_string(kColors[2]) + title("oracle valid (right)");
     }
-    g += "set title " + gp_string(plain(labels[i])) + "\n";
+    g += "set title " + gnuplot_string(gnuplot_text(labels[i])) + "\n";
     if (valid) {
       g += "set y2range [0:1]\nset y2tics 0.2\nset y2label 'oracle valid (validation)'\nset border 11\n";
       auto it = gate.find(labels[i]);
@@ -179,7 +163,7 @@ namespace {
 
 std::string axis_label(const ReportData& d, const std::string& metric) {
   const std::string unit = d.metric_info.at(metric).value("unit", "");
-  return plain(metric + (unit.empty() ? "" : " (" + unit + ")"));
+  return gnuplot_text(metric + (unit.empty() ? "" : " (" + unit + ")"));
 }
 
 // A centred moving average over `half` frames each side (NaNs skipped), of mean, lo and hi alike.
@@ -234,13 +218,13 @@ std::string plot_windows(const ReportData& d, const std::string& metric, const s
     const bool truth = is_truth_label(sets[i]);
     const std::string c = truth ? "#000000" : kColors[colour++ % 8];
     if (!plots.empty()) plots += ", \\\n  ";
-    plots += gp_string(file) + " using 1:2:3:4 with yerrorbars pt " + (truth ? "6" : "7") + " ps 0.8 lw 1.5 lc rgb " +
-             gp_string(c) + " title " + gp_string(plain(sets[i]));
+    plots += gnuplot_string(file) + " using 1:2:3:4 with yerrorbars pt " + (truth ? "6" : "7") + " ps 0.8 lw 1.5 lc rgb " +
+             gnuplot_string(c) + " title " + gnuplot_string(gnuplot_text(sets[i]));
   }
   const std::string svg = work_dir + "/" + metric + ".windows.svg", script = work_dir + "/" + metric + ".windows.gp";
   std::string g = categorical_head(svg, "560,400", 3, names);
-  g += "set ylabel " + gp_string(axis_label(d, metric)) + "\n";
-  g += "set title " + gp_string(plain(metric + ": mean per window, 95% interval (" +
+  g += "set ylabel " + gnuplot_string(axis_label(d, metric)) + "\n";
+  g += "set title " + gnuplot_string(gnuplot_text(metric + ": mean per window, 95% interval (" +
                                    d.metric_info.at(metric).value("better", "") + " is better)")) + "\n";
   g += "plot " + plots + "\n";
   return run_gnuplot(script, g, svg);
@@ -262,9 +246,9 @@ std::string plot_against_truth(const ReportData& d, const std::string& metric, c
   std::string g;
   g += "set terminal svg size " + std::to_string(360 * cols) + "," + std::to_string(230 * rows + 30) +
        " dynamic enhanced font 'Helvetica,11' background rgb 'white'\n";
-  g += "set output " + gp_string(svg) + "\n";
+  g += "set output " + gnuplot_string(svg) + "\n";
   g += "set multiplot layout " + std::to_string(rows) + "," + std::to_string(cols) + " title " +
-       gp_string(plain(metric + " over the frame index, each method against its truth (dashed); 5-frame moving average")) + "\n";
+       gnuplot_string(gnuplot_text(metric + " over the frame index, each method against its truth (dashed); 5-frame moving average")) + "\n";
   g += "set grid lc rgb '#dddddd'\nset border 3\nset tics nomirror\nset key top right samplen 1 font ',9' nobox\n";
   if (std::isfinite(lo) && std::isfinite(hi) && hi > lo)
     g += "set yrange [" + std::to_string(lo - 0.05 * (hi - lo)) + ":" + std::to_string(hi + 0.05 * (hi - lo)) + "]\n";
@@ -283,11 +267,11 @@ std::string plot_against_truth(const ReportData& d, const std::string& metric, c
       for (const CurvePoint& p : smoothed(it->second, 2)) out << p.t << ' ' << p.mean << ' ' << p.lo << ' ' << p.hi << '\n';
       const std::string c = is_truth ? "#000000" : kColors[i % 8];
       if (!plots.empty()) plots += ", \\\n  ";
-      plots += gp_string(file) + " using 1:3:4 with filledcurves fc rgb " + gp_string(c) + " fs transparent solid " +
-               (is_truth ? "0.08" : "0.2") + " noborder notitle, \\\n  " + gp_string(file) + " using 1:2 with lines lw 2 " +
-               (is_truth ? "dt 2 " : "") + "lc rgb " + gp_string(c) + " title " + gp_string(is_truth ? "truth" : "method");
+      plots += gnuplot_string(file) + " using 1:3:4 with filledcurves fc rgb " + gnuplot_string(c) + " fs transparent solid " +
+               (is_truth ? "0.08" : "0.2") + " noborder notitle, \\\n  " + gnuplot_string(file) + " using 1:2 with lines lw 2 " +
+               (is_truth ? "dt 2 " : "") + "lc rgb " + gnuplot_string(c) + " title " + gnuplot_string(is_truth ? "truth" : "method");
     }
-    g += "set title " + gp_string(plain(methods[i])) + "\n";
+    g += "set title " + gnuplot_string(gnuplot_text(methods[i])) + "\n";
     g += std::string(i / cols == rows - 1 ? "set xlabel 'frame index t'\n" : "unset xlabel\n");
     g += "plot " + plots + "\n";
   }
@@ -314,33 +298,33 @@ std::string plot_memory(const nlohmann::json& memory, const std::string& work_di
     std::ofstream out(file);
     for (const auto& g : m.at("gaps")) {
       const auto& r = g.at("colour_recall");
-      if (g.contains("chance") && g["chance"]["colour_recall"].is_number())
-        chance[g["gap"].get<int64_t>()] = g["chance"]["colour_recall"].get<double>();
-      if (!r["mean"].is_number()) continue;
-      const double mean = r["mean"].get<double>();
-      out << slot(g["gap"].get<int64_t>()) - width / 2 + step * static_cast<double>(i) << ' ' << mean << ' '
-          << (r["lo"].is_number() ? r["lo"].get<double>() : mean) << ' ' << (r["hi"].is_number() ? r["hi"].get<double>() : mean)
+      if (g.contains("chance") && g.at("chance").at("colour_recall").is_number())
+        chance[g.at("gap").get<int64_t>()] = g.at("chance").at("colour_recall").get<double>();
+      if (!r.at("mean").is_number()) continue;
+      const double mean = r.at("mean").get<double>();
+      out << slot(g.at("gap").get<int64_t>()) - width / 2 + step * static_cast<double>(i) << ' ' << mean << ' '
+          << (r.at("lo").is_number() ? r.at("lo").get<double>() : mean) << ' ' << (r.at("hi").is_number() ? r.at("hi").get<double>() : mean)
           << '\n';
     }
     const bool truth = name == "truth";
     const std::string c = truth ? "#000000" : kColors[colour++ % 8];
     if (!plots.empty()) plots += ", \\\n  ";
-    plots += gp_string(file) + " using 1:2:3:4 with yerrorbars pt " + (truth ? "6" : "7") + " ps 0.8 lw 1.5 lc rgb " +
-             gp_string(c) + " title " + gp_string(plain(name));
+    plots += gnuplot_string(file) + " using 1:2:3:4 with yerrorbars pt " + (truth ? "6" : "7") + " ps 0.8 lw 1.5 lc rgb " +
+             gnuplot_string(c) + " title " + gnuplot_string(gnuplot_text(name));
     ++i;
   }
   if (!chance.empty()) {
     const std::string file = work_dir + "/memory.chance.dat";
     std::ofstream out(file);
     for (const auto& [gap, v] : chance) out << slot(gap) - width / 2 - 0.1 << ' ' << v << '\n' << slot(gap) + width / 2 + 0.1 << ' ' << v << "\n\n";
-    plots += ", \\\n  " + gp_string(file) + " using 1:2 with lines dt 2 lw 1.5 lc rgb '#000000' title 'chance'";
+    plots += ", \\\n  " + gnuplot_string(file) + " using 1:2 with lines dt 2 lw 1.5 lc rgb '#000000' title 'chance'";
   }
   std::vector<std::string> names;
   for (int64_t gap : gaps) names.push_back("G = " + std::to_string(gap));
   const std::string svg = work_dir + "/memory.svg", script = work_dir + "/memory.gp";
   std::string g = categorical_head(svg, "760,420", 4, names);
   g += "set yrange [0:1.05]\nset ylabel 'colour recall after the gap'\n";
-  g += "set title " + gp_string(plain("colour recall after a gap of G frames, 95% interval; chance dashed")) + "\n";
+  g += "set title " + gnuplot_string(gnuplot_text("colour recall after a gap of G frames, 95% interval; chance dashed")) + "\n";
   g += "plot " + plots + "\n";
   return run_gnuplot(script, g, svg);
 }

@@ -138,11 +138,11 @@ std::string build_report(const ReportOptions& o) {
           " video sets, rollouts of " + std::to_string(d.length) + " frames from " + std::to_string(d.context) +
           " context frames, T_train = " + std::to_string(d.t_train) + "; 95% bootstrap intervals over rollouts</p>\n";
   html += "<p class=\"headline\">" + escape(head) + "</p>\n";
-  md += "# dfbench report: " + names + "\n\n" + head + "\n\n";
+  md += "# dfbench report: " + escape_markdown(names) + "\n\n" + escape_markdown(head) + "\n\n";
   if (verdict && verdict->methods.size() >= 2) {
     const std::string ranking = headline(d, below);
     html += "<h2>Verdict</h2>\n" + pairwise_html(*verdict) + "<p>" + escape(ranking) + "</p>\n";
-    md += "## Verdict\n\n" + pairwise_markdown(*verdict) + "\n" + ranking + "\n\n";
+    md += "## Verdict\n\n" + pairwise_markdown(*verdict) + "\n" + escape_markdown(ranking) + "\n\n";
     tex += pairwise_latex(*verdict) + "\n";
     std::string others;
     std::vector<std::string> windows;  // in the order metrics.json lists them: within, 2, 3, ...
@@ -174,7 +174,7 @@ std::string build_report(const ReportOptions& o) {
       const std::string status = gate_status(g);
       html += "<tr><td>" + escape(label) + "</td><td>" + format_number(g.value) + "</td><td>" + format_number(g.threshold) +
               "</td><td>" + escape(status) + "</td></tr>\n";
-      md += "| `" + label + "` | " + format_number(g.value) + " | " + format_number(g.threshold) + " | " + status + " |\n";
+      md += "| " + markdown_code(label) + " | " + format_number(g.value) + " | " + format_number(g.threshold) + " | " + status + " |\n";
     }
     html += "</table>\n";
     md += "\n";
@@ -198,8 +198,8 @@ std::string build_report(const ReportOptions& o) {
   }
   // Memory: recall after a gap, where the evaluation has a memory section (docs/metrics.md "Memory").
   for (const ReportRun& r : d.runs) {
-    if (!r.metrics.contains("memory") || !r.metrics["memory"].is_object()) continue;
-    const nlohmann::json& memory = r.metrics["memory"];
+    if (!r.metrics.contains("memory") || !r.metrics.at("memory").is_object()) continue;
+    const nlohmann::json& memory = r.metrics.at("memory");
     const SummaryTable t = memory_table(memory);
     const std::string svg = plot_memory(memory, work);
     write_file_atomic(out + "/plots/memory.svg", svg);
@@ -228,7 +228,7 @@ std::string build_report(const ReportOptions& o) {
     const std::string svg = plot_windows(d, m, work);
     write_file_atomic(out + "/plots/" + m + ".windows.svg", svg);
     html += "<figure>" + svg + "</figure>\n";
-    md += "![" + m + " per window](plots/" + m + ".windows.svg)\n";
+    md += "![" + escape_markdown(m) + " per window](plots/" + m + ".windows.svg)\n";
   }
   html += "</div>\n";
   const std::vector<std::string> keys = key_metrics(d);
@@ -237,7 +237,7 @@ std::string build_report(const ReportOptions& o) {
     const std::string svg = plot_against_truth(d, panel_metric, work);
     write_file_atomic(out + "/plots/" + panel_metric + ".panels.svg", svg);
     html += "<h2>Each method against the truth</h2><figure class=\"wide\">" + svg + "</figure>\n";
-    md += "\n## Each method against the truth\n\n![" + panel_metric + " per method](plots/" + panel_metric +
+    md += "\n## Each method against the truth\n\n![" + escape_markdown(panel_metric) + " per method](plots/" + panel_metric +
           ".panels.svg)\n";
   }
   html += "<details><summary>Every curve overlaid, per metric</summary><div class=\"plots\">\n";
@@ -246,7 +246,7 @@ std::string build_report(const ReportOptions& o) {
     const std::string svg = plot_metric(d, m, work);
     write_file_atomic(out + "/plots/" + m + ".svg", svg);
     html += "<figure>" + svg + "</figure>\n";
-    md += "![" + m + "](plots/" + m + ".svg)\n";
+    md += "![" + escape_markdown(m) + "](plots/" + m + ".svg)\n";
   }
   html += "</div></details>\n<h2>Summary</h2>\n<p>Per metric: the value within the training length, at each multiple of it, "
           "ΔDrift (first vs last 15% of the generated frames) and the stable horizon (first frame outside the band "
@@ -255,8 +255,8 @@ std::string build_report(const ReportOptions& o) {
   for (const std::string& m : key_metrics(d)) {
     const SummaryTable t = summary_table(d, m);
     const std::string what = d.metric_info.at(m).value("what", "");
-    html += "<h3>" + m + " <small>(" + t.better + " is better)</small></h3><p>" + escape(what) + "</p>" + table_html(t) + "\n";
-    md += "### " + m + " (" + t.better + " is better)\n\n" + table_markdown(t) + "\n";
+    html += "<h3>" + escape(m) + " <small>(" + escape(t.better) + " is better)</small></h3><p>" + escape(what) + "</p>" + table_html(t) + "\n";
+    md += "### " + escape_markdown(m) + " (" + escape_markdown(t.better) + " is better)\n\n" + table_markdown(t) + "\n";
     tex += table_latex(t) + "\n";
   }
 
@@ -272,7 +272,8 @@ std::string build_report(const ReportOptions& o) {
     write_file_atomic(out + "/strips/" + file + ".png", std::string(png.begin(), png.end()));
     html += "<tr><td>" + escape(shown[i].label) + "</td><td><img alt=\"strip " + escape(shown[i].label) +
             "\" src=\"data:image/png;base64," + base64(png) + "\"></td></tr>\n";
-    md += "`" + shown[i].label + "`\n\n![" + shown[i].label + "](strips/" + file + ".png)\n\n";
+    md += markdown_code(shown[i].label) + "\n\n![" + escape_markdown(shown[i].label) + "](strips/" + percent_encode(file) +
+          ".png)\n\n";
     tiles.push_back({shown[i].label, &shown[i].clips});
   }
   html += "</table>\n";
@@ -288,10 +289,10 @@ std::string build_report(const ReportOptions& o) {
   html += "<h2>Run</h2>\n";
   for (const ReportRun& r : d.runs) {
     nlohmann::json about = {{"run", r.dir},
-                            {"inputs", r.metrics["inputs"]},
-                            {"bootstrap", r.metrics["bootstrap"]},
-                            {"encoders", r.metrics["encoders"]},
-                            {"environment", r.metrics["environment"]},
+                            {"inputs", r.metrics.value("inputs", nlohmann::json())},
+                            {"bootstrap", r.metrics.value("bootstrap", nlohmann::json())},
+                            {"encoders", r.metrics.value("encoders", nlohmann::json())},
+                            {"environment", r.metrics.value("environment", nlohmann::json())},
                             {"config", r.config}};
     html += "<h3>" + escape(r.name) + "</h3><pre>" + escape(about.dump(2)) + "</pre>\n";
   }

@@ -1,6 +1,7 @@
 // Reading evaluated runs back for a report (see report_data.h).
 #include "reports/report_data.h"
 
+#include <cctype>
 #include <filesystem>
 #include <limits>
 #include <utility>
@@ -118,7 +119,18 @@ std::string truth_label_of(const std::string& label) {
 
 bool is_truth_label(const std::string& label) { return label == truth_label_of(label); }
 
-ReportData read_report_data(const std::vector<std::string>& run_dirs) {
+namespace {
+// Metric names become file names of the report (plots/<metric>.svg): letters, digits and _ only.
+void check_metric_name(const std::string& metric, const std::string& where) {
+  bool ok = !metric.empty() && metric.size() <= 64;
+  for (char c : metric) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+  if (!ok) throw Error(where + ": the metric name '" + metric + "' must be 1 to 64 letters, digits or _");
+}
+
+// Only .at() on JSON from the file: nlohmann's const operator[] on a missing key is undefined
+// behaviour (a read after free that fuzz_report_data found); .at() throws, and the caller turns
+// that into an error naming the file.
+ReportData read_report_data_unchecked(const std::vector<std::string>& run_dirs) {
   if (run_dirs.empty()) throw Error("report: no run folder given (--runs runs/smoke)");
   ReportData d;
   for (const std::string& dir : run_dirs) {
@@ -136,39 +148,40 @@ ReportData read_report_data(const std::vector<std::string>& run_dirs) {
     }
     if (run.metrics.value("format", "") != "dfbench metrics")
       throw Error(mpath + ": not a dfbench metrics file (format = \"dfbench metrics\" missing)");
-    for (const auto& s : run.metrics["inputs"]["samples"]) run.samples.push_back(s.get<std::string>());
+    for (const auto& s : run.metrics.at("inputs").at("samples")) run.samples.push_back(s.get<std::string>());
     const std::string config = run.samples.empty() ? "" :
         (std::filesystem::path(run.samples.front()).parent_path() / "config.json").string();
     if (!config.empty() && std::filesystem::exists(config)) run.config = nlohmann::json::parse(read_file(config));
     d.runs.push_back(run);
   }
-  const nlohmann::json& in = d.runs.front().metrics["inputs"];
-  d.context = in["context"], d.t_train = in["t_train"], d.length = in["length"];
+  const nlohmann::json& in = d.runs.front().metrics.at("inputs");
+  d.context = in.at("context"), d.t_train = in.at("t_train"), d.length = in.at("length");
   const size_t n = d.runs.size();
   for (const ReportRun& run : d.runs) {
     std::vector<std::string> sets;
-    for (const auto& m : run.metrics["methods"]) sets.push_back(m.get<std::string>());
+    for (const auto& m : run.metrics.at("methods")) sets.push_back(m.get<std::string>());
     sets.push_back("truth");
     for (const std::string& s : sets) d.sets.push_back(set_label(run, s, n));
-    for (auto& [metric, info] : run.metrics["metrics"].items()) {
+    for (auto& [metric, info] : run.metrics.at("metrics").items()) {
+      check_metric_name(metric, run.dir + "/metrics.json");
       if (!d.metric_info.count(metric)) {
         d.metrics.push_back(metric);
         nlohmann::json i = info;
         i.erase("methods");
         d.metric_info[metric] = i;
       }
-      for (auto& [set, summary] : info["methods"].items())
+      for (auto& [set, summary] : info.at("methods").items())
         d.summaries[metric][set_label(run, set, n)] =
             summaries_from_json(summary, run.dir + "/metrics.json: metrics." + metric + ".methods." + set);
     }
     if (run.metrics.contains("comparisons")) {
-      const nlohmann::json& c = run.metrics["comparisons"];
+      const nlohmann::json& c = run.metrics.at("comparisons");
       if (!c.is_object()) throw Error(run.dir + "/metrics.json: comparisons: expected an object");
       for (auto& [metric, cj] : c.items())
         read_comparison(cj, run, n, run.dir + "/metrics.json: comparisons." + metric, d.comparisons[metric]);
     }
     if (run.metrics.contains("training")) {
-      const nlohmann::json& t = run.metrics["training"];
+      const nlohmann::json& t = run.metrics.at("training");
       if (!t.is_object()) throw Error(run.dir + "/metrics.json: training: expected an object");
       for (auto& [method, tj] : t.items())
         d.training[set_label(run, method, n)] = read_training(tj, run.dir + "/metrics.json: training." + method);
@@ -177,6 +190,17 @@ ReportData read_report_data(const std::vector<std::string>& run_dirs) {
       d.curves[{set_label(run, r.method, n), r.metric}].push_back({r.t, r.mean, r.lo, r.hi});
   }
   return d;
+}
+}  // namespace
+
+ReportData read_report_data(const std::vector<std::string>& run_dirs) {
+  try {
+    return read_report_data_unchecked(run_dirs);
+  } catch (const nlohmann::json::exception& e) {  // a field of the wrong type or missing
+    std::string files;
+    for (const std::string& dir : run_dirs) files += (files.empty() ? "" : ", ") + dir + "/metrics.json";
+    throw Error(files + ": not the layout dfbench writes (" + e.what() + ")");
+  }
 }
 
 }  // namespace dfb

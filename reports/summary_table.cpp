@@ -104,7 +104,7 @@ SummaryTable summary_table(const ReportData& d, const std::string& metric) {
 
 std::string table_html(const SummaryTable& t) {
   std::string h = "<table><thead><tr><th>method</th>";
-  for (const std::string& c : t.columns) h += "<th>" + c + "</th>";
+  for (const std::string& c : t.columns) h += "<th>" + escape_html(c) + "</th>";
   h += "</tr></thead><tbody>";
   for (size_t r = 0; r < t.rows.size(); ++r) {
     h += std::string("<tr") + (is_truth_label(t.rows[r]) ? " class=\"truth\"" : "") + "><td>" + escape_html(t.rows[r]) + "</td>";
@@ -117,13 +117,13 @@ std::string table_html(const SummaryTable& t) {
 
 std::string table_markdown(const SummaryTable& t) {
   std::string m = "| method |";
-  for (const std::string& c : t.columns) m += " " + c + " |";
+  for (const std::string& c : t.columns) m += " " + escape_markdown(c) + " |";
   m += "\n| --- |";
   for (size_t c = 0; c < t.columns.size(); ++c) m += " --- |";
   m += "\n";
   for (size_t r = 0; r < t.rows.size(); ++r) {
-    m += "| `" + t.rows[r] + "` |";
-    for (const TableCell& c : t.cells[r]) m += " " + (c.best ? "**" + c.text + "**" : c.text) + " |";
+    m += "| " + markdown_code(t.rows[r]) + " |";
+    for (const TableCell& c : t.cells[r]) m += " " + (c.best ? "**" + c.text + "**" : c.text) + " |";  // numbers
     m += "\n";
   }
   return m;

@@ -2,6 +2,8 @@
 #include "reports/text.h"
 
 #include <cmath>
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 namespace dfb {
@@ -21,6 +23,10 @@ std::string format_interval(const Interval& v) {
   return s;
 }
 
+namespace {
+bool control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+}  // namespace
+
 std::string escape_html(const std::string& s) {
   std::string o;
   o.reserve(s.size());
@@ -30,7 +36,8 @@ std::string escape_html(const std::string& s) {
       case '&': o += "&amp;"; break;
       case '"': o += "&quot;"; break;
       case '\'': o += "&#39;"; break;
-      default: o += c;
+      case '\n': case '\t': o += c; break;  // harmless in HTML; multi-line notes keep their lines
+      default: o += control(c) ? ' ' : c;
     }
   return o;
 }
@@ -42,8 +49,65 @@ std::string escape_latex(const std::string& s) {
       case '\\': o += "\\textbackslash{}"; break;
       case '^': o += "\\textasciicircum{}"; break;
       case '~': o += "\\textasciitilde{}"; break;
-      default: o += c;
+      case '<': o += "\\textless{}"; break;
+      case '>': o += "\\textgreater{}"; break;
+      default: o += control(c) ? ' ' : c;
     }
+  return o;
+}
+
+std::string escape_markdown(const std::string& s) {
+  static const std::string markup = "\\`*_{}[]<>()#!|~&";
+  std::string o;
+  for (char c : s) {
+    if (markup.find(c) != std::string::npos) o += '\\';
+    o += control(c) ? ' ' : c;
+  }
+  return o;
+}
+
+std::string markdown_code(const std::string& s) {
+  std::string body;
+  size_t run = 0, longest = 0;
+  for (char c : s) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+    if (c == '|') body += '\\';
+    body += control(c) ? ' ' : c;
+  }
+  const std::string fence(longest + 1, '`');
+  const bool pad = !body.empty() && (body.front() == '`' || body.back() == '`');
+  return fence + (pad ? " " : "") + body + (pad ? " " : "") + fence;
+}
+
+std::string percent_encode(const std::string& s) {
+  static const char* const hex = "0123456789ABCDEF";
+  std::string o;
+  for (char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      o += ch;
+    } else {
+      o += '%';
+      o += hex[c >> 4];
+      o += hex[c & 15];
+    }
+  }
+  return o;
+}
+
+std::string gnuplot_string(const std::string& s) {
+  std::string o = "'";
+  for (char c : s) o += c == '\'' ? std::string("''") : std::string(1, control(c) ? ' ' : c);
+  return o + "'";
+}
+
+std::string gnuplot_text(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '_' || c == '^' || c == '@' || c == '&' || c == '{' || c == '}' || c == '~' || c == '\\') o += '\\';
+    o += c;
+  }
   return o;
 }
 

@@ -18,6 +18,7 @@ PACKAGES=(
   libopencv-dev libhdf5-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libbenchmark-dev
   gnuplot-nox                        # the report's charts
+  clang libclang-rt-14-dev           # scripts/fuzz.sh: the libFuzzer targets (CI runs a short pass)
   chromium                           # scripts/check_report.sh: the report opened headless (tests)
   zlib1g-dev dataset-fashion-mnist   # moving_fashion_mnist: the Fashion-MNIST idx files (gzip)
 )

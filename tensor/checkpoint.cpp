@@ -9,9 +9,19 @@
 #include "tensor/compat.h"
 #include "base/error.h"
 #include "formats/h5.h"
+#include "base/hash.h"
 
 namespace dfb {
 namespace fs = std::filesystem;
+
+namespace {
+// Every tensor carries the FNV-1a 64 of its float32 bytes as the attribute "fnv1a64"; the root's
+// attribute "checksums" says so (checkpoints from before it have neither and are read unchecked).
+constexpr const char* kChecksumKind = "fnv1a64 of each tensor's float32 bytes";
+std::string tensor_checksum(const torch::Tensor& t) {
+  return fnv1a_text(fnv1a(kFnvOffset, t.data_ptr<float>(), static_cast<size_t>(t.numel()) * sizeof(float)));
+}
+}  // namespace
 
 void write_checkpoint(const std::string& path, int64_t step, uint64_t seed, const std::string& config_json,
                       const std::vector<std::pair<std::string, NamedTensors>>& groups) {
@@ -20,8 +30,10 @@ void write_checkpoint(const std::string& path, int64_t step, uint64_t seed, cons
     for (const auto& [name, tensor] : tensors) {
       torch::Tensor t = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
       w.write(group + "/" + name, h5::DType::kF32, t.data_ptr<float>(), t.sizes().vec());
+      w.attr(group + "/" + name, "fnv1a64", tensor_checksum(t));
     }
   }
+  w.attr("/", "checksums", std::string(kChecksumKind));
   w.attr("/", "format", std::string("dfbench checkpoint"));
   w.attr("/", "schema_version", kCheckpointSchemaVersion);
   w.attr("/", "step", step);
@@ -33,16 +45,25 @@ void write_checkpoint(const std::string& path, int64_t step, uint64_t seed, cons
 }
 
 namespace {
-void read_group(const h5::Reader& r, const std::string& prefix, std::map<std::string, torch::Tensor>& out) {
+void read_group(const h5::Reader& r, const std::string& prefix, bool checked, std::map<std::string, torch::Tensor>& out) {
   for (const std::string& child : r.list(prefix.empty() ? "/" : prefix)) {
     const std::string name = prefix.empty() ? child : prefix + "/" + child;
     if (!r.is_dataset(name)) {
-      read_group(r, name, out);
+      read_group(r, name, checked, out);
       continue;
     }
     std::vector<int64_t> shape = r.shape(name);
+    r.check_fits(name, h5::DType::kF32);
     torch::Tensor t = torch::empty(shape, torch::kFloat32);
     r.read(name, h5::DType::kF32, t.data_ptr<float>());
+    if (checked) {
+      if (!r.has_attr(name, "fnv1a64"))
+        throw Error(r.path() + ": tensor '" + name + "' has no checksum (attribute fnv1a64): the file is damaged");
+      const std::string stored = r.attr_string(name, "fnv1a64"), computed = tensor_checksum(t);
+      if (stored != computed)
+        throw Error(r.path() + ": tensor '" + name + "' fails its checksum (stored " + stored + ", read " + computed +
+                    "): the file is damaged");
+    }
     out[name] = t;
   }
 }
@@ -61,7 +82,7 @@ CheckpointData read_checkpoint(const std::string& path) {
   d.seed = static_cast<uint64_t>(r.attr_int("/", "seed"));
   d.config_json = r.attr_string("/", "config");
   d.torch_version = r.attr_string("/", "torch_version");
-  read_group(r, "", d.tensors);
+  read_group(r, "", r.has_attr("/", "checksums"), d.tensors);
   return d;
 }
 
@@ -91,6 +112,25 @@ std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string&
 std::string latest_checkpoint(const std::string& run_dir) {
   auto all = list_checkpoints(run_dir);
   return all.empty() ? "" : all.back().second;
+}
+
+std::string latest_intact_checkpoint(const std::string& run_dir, std::string* note) {
+  auto all = list_checkpoints(run_dir);
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    try {
+      read_checkpoint(it->second);
+      return it->second;
+    } catch (const Error& e) {
+      const std::string aside = it->second + ".damaged";
+      std::error_code ec;
+      fs::rename(it->second, aside, ec);
+      if (ec) throw Error(std::string(e.what()) + "; and it cannot be set aside: " + ec.message());
+      if (note)
+        *note += (note->empty() ? "" : "\n") + std::string(e.what()) + "; set aside as " + aside +
+                 (std::next(it) == all.rend() ? "; no earlier checkpoint" : "; falling back to the one before");
+    }
+  }
+  return "";
 }
 
 void prune_checkpoints(const std::string& run_dir, int64_t keep) {

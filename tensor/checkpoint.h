@@ -1,6 +1,7 @@
 // Checkpoints (docs/design.md §7): one HDF5 file per saved step under RUN/checkpoints/,
 // holding named float32 tensors (model, EMA, optimizer moments), the step, the
-// seed the per-step RNG derives from, and the resolved config. Written atomically.
+// seed the per-step RNG derives from, and the resolved config. Written atomically; each tensor
+// carries a checksum that read_checkpoint verifies (docs/reliability.md).
 #pragma once
 #include <torch/types.h>
 
@@ -32,6 +33,10 @@ CheckpointData read_checkpoint(const std::string& path);
 std::string checkpoint_path(const std::string& run_dir, int64_t step);
 // The checkpoint with the highest step in RUN/checkpoints ("" when there is none).
 std::string latest_checkpoint(const std::string& run_dir);
+// The newest checkpoint that reads back whole (every tensor against its checksum), or "" when
+// none does. A damaged one is renamed to "<file>.damaged" (kept for inspection, no longer seen
+// as a checkpoint) and `note` (when given) gets a line saying which, why and what comes next.
+std::string latest_intact_checkpoint(const std::string& run_dir, std::string* note = nullptr);
 // Deletes all but the newest `keep` checkpoints.
 void prune_checkpoints(const std::string& run_dir, int64_t keep);
 

@@ -69,6 +69,24 @@ TEST(Verdict, LabelsAreEscapedInEveryFormat) {
   EXPECT_EQ(escape_latex("a_b 50% {x}"), "a\\_b 50\\% \\{x\\}");
 }
 
+// One escaping function per context, each against what that context needs (docs/reliability.md).
+TEST(Escaping, EachContextGetsItsOwnEscape) {
+  // HTML: entities; newlines kept, other control characters gone.
+  EXPECT_EQ(escape_html("<a href=\"x\">'&'\n\x01"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;\n ");
+  EXPECT_EQ(escape_latex("<x>\\^~\n"), "\\textless{}x\\textgreater{}\\textbackslash{}\\textasciicircum{}\\textasciitilde{} ");
+  // Markdown text: markup punctuation backslash-escaped, a newline cannot end the line.
+  EXPECT_EQ(escape_markdown("a_b *c* [d](e) <f> | #g\n"), "a\\_b \\*c\\* \\[d\\]\\(e\\) \\<f\\> \\| \\#g ");
+  // Code spans: a fence longer than any backtick run, padded where the text starts with one.
+  EXPECT_EQ(markdown_code("plain"), "`plain`");
+  EXPECT_EQ(markdown_code("a``b"), "```a``b```");
+  EXPECT_EQ(markdown_code("`x"), "`` `x ``");
+  EXPECT_EQ(markdown_code("a|b"), "`a\\|b`");
+  EXPECT_EQ(percent_encode("a b/%.png"), "a%20b%2F%25.png");
+  // gnuplot: single quotes (no backquote command substitution, no backslash escapes), '' for '.
+  EXPECT_EQ(gnuplot_string("it's `rm x`\n"), "'it''s `rm x` '");
+  EXPECT_EQ(gnuplot_text("a_b^{c}@&~\\"), "a\\_b\\^\\{c\\}\\@\\&\\~\\\\");
+}
+
 MetricCurves::Summaries within(double v) {
   MetricCurves::Summaries s;
   s.within = {v, v, v};

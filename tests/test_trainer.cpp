@@ -18,6 +18,7 @@
 #include "pipeline/train_run.h"
 #include "metrics/training_summary.h"
 #include "train/train_log.h"
+#include "tests/plain/h5_test_util.h"
 #include "tests/tiny_models.h"
 
 namespace dfb {
@@ -51,6 +52,77 @@ TEST(Checkpoint, RoundTripsAndRejectsBadFiles) {
   std::string bytes = read_file(path);
   write_file_atomic(dir + "/truncated.h5", bytes.substr(0, bytes.size() / 2));
   EXPECT_THROW(read_checkpoint(dir + "/truncated.h5"), Error);
+}
+
+// Flips one byte of the first run of `pattern` in the file at `path` (a tensor's stored bytes).
+void flip_byte_of(const std::string& path, const std::string& pattern) {
+  std::string bytes = read_file(path);
+  const size_t at = bytes.find(pattern);
+  ASSERT_NE(at, std::string::npos) << "the tensor's bytes are not in " << path;
+  bytes[at + pattern.size() / 2] ^= 0x10;
+  write_file_atomic(path, bytes);
+}
+
+TEST(Checkpoint, ChecksumCatchesAChangedByteInATensor) {
+  const std::string dir = fresh_dir("ckpt_sum");
+  make_dirs(dir + "/checkpoints");
+  const torch::Tensor w = torch::full({64}, 1234.5678f);
+  const std::string path = checkpoint_path(dir, 1);
+  write_checkpoint(path, 1, 0, "{}", {{"model", {{"w", w}}}});
+  EXPECT_TRUE(torch::equal(read_checkpoint(path).tensors.at("model/w"), w));
+  flip_byte_of(path, std::string(reinterpret_cast<const char*>(w.data_ptr<float>()), 64 * sizeof(float)));
+  try {
+    read_checkpoint(path);
+    FAIL() << "a changed byte must be caught";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": tensor 'model/w' fails its checksum"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Checkpoint, ATensorDeclaringAHugeShapeIsRefusedByName) {
+  const std::string dir = fresh_dir("ckpt_huge");
+  make_dirs(dir + "/checkpoints");
+  const std::string path = checkpoint_path(dir, 1);
+  write_checkpoint(path, 1, 0, "{}", {{"model", {{"w", torch::ones({4})}}}});
+  h5_test::declare_huge(path, "model/w", {hsize_t{1} << 20, hsize_t{1} << 20, hsize_t{1} << 20}, H5T_IEEE_F32LE);
+  try {
+    read_checkpoint(path);
+    FAIL() << "a huge declared tensor must be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": dataset 'model/w' declares [1048576, 1048576, 1048576] float32: 4.61 EB"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Trainer, ResumeFromADamagedLatestCheckpointFallsBackToThePreviousOne) {
+  single_threaded([] {
+    RunConfig c = tiny_config({"train.steps=6", "train.checkpoint_every=2"});
+    const std::string full = fresh_dir("fallback_full"), split = fresh_dir("fallback_split");
+    TrainRunOptions quiet;
+    quiet.quiet = true;
+    train_run(c, full, quiet);
+    TrainRunOptions first = quiet;
+    first.stop_after = 4;  // checkpoints at 2 and 4 are kept
+    train_run(c, split, first);
+    const std::string damaged = checkpoint_path(split, 4);
+    const std::string bytes = read_file(damaged);
+    write_file_atomic(damaged, bytes.substr(0, bytes.size() - 100));  // e.g. a copy cut short
+
+    TrainRunOptions resume = quiet;
+    resume.resume = true;
+    testing::internal::CaptureStderr();
+    TrainSummary s = train_run(c, split, resume);
+    const std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_NE(said.find(damaged), std::string::npos) << said;
+    EXPECT_NE(said.find("falling back to the one before"), std::string::npos) << said;
+    EXPECT_EQ(s.start_step, 2);
+    EXPECT_EQ(s.end_step, 6);
+    EXPECT_TRUE(fs::exists(damaged + ".damaged"));
+    const CheckpointData a = read_checkpoint(latest_checkpoint(full)), b = read_checkpoint(latest_checkpoint(split));
+    EXPECT_EQ(b.step, 6);
+    for (const auto& [name, t] : a.tensors) EXPECT_TRUE(torch::equal(t, b.tensors.at(name))) << name;
+  });
 }
 
 TEST(Trainer, ResumedRunEqualsUninterruptedRun) {

@@ -62,7 +62,12 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
   make_dirs((fs::path(run_dir) / "checkpoints").string());
   const std::string config_path = (fs::path(run_dir) / "config.json").string();
   const std::string log_path = (fs::path(run_dir) / "train_log.jsonl").string();
-  const std::string latest = latest_checkpoint(run_dir);
+  std::string latest = latest_checkpoint(run_dir);
+  if (options.resume && !latest.empty()) {
+    std::string note;
+    latest = latest_intact_checkpoint(run_dir, &note);
+    if (!note.empty()) std::fprintf(stderr, "train: %s\n", note.c_str());
+  }
   if (!options.resume && !latest.empty())
     throw Error("'" + run_dir + "' already holds a training run (" + latest +
                 "); pass --resume to continue it, or choose another --out");

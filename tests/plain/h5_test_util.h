@@ -53,4 +53,27 @@ inline std::vector<hsize_t> chunk_of(const std::string& path, const std::string&
   return dims;
 }
 
+// Replaces dataset `name` of an existing file by a chunked one of shape `dims` (type `type`,
+// e.g. H5T_STD_U8LE) with no chunk written: the file stays a few kB while its header declares
+// any size. What a hostile or damaged header looks like to a reader.
+inline void declare_huge(const std::string& path, const std::string& name, const std::vector<hsize_t>& dims,
+                         hid_t type) {
+  hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(file, 0) << path;
+  if (H5Lexists(file, name.c_str(), H5P_DEFAULT) > 0) H5Ldelete(file, name.c_str(), H5P_DEFAULT);
+  std::vector<hsize_t> chunk(dims.size(), 1);
+  hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data());
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  hid_t ds = H5Dcreate2(file, name.c_str(), type, space, lcpl, dcpl, H5P_DEFAULT);
+  EXPECT_GE(ds, 0) << name;
+  H5Dclose(ds);
+  H5Pclose(lcpl);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  H5Fclose(file);
+}
+
 }  // namespace dfb::h5_test

@@ -406,6 +406,11 @@ TEST(LoadJsonFile, SyntaxErrorHasLineAndColumn) {
   EXPECT_EQ(error_of([&] { load_json_file(comment); }).rfind(
                 comment + ": invalid JSON at line 1, column 1: ", 0),
             0u);
+
+  // A number too large for a double is a dfb::Error too (it escaped as nlohmann's out_of_range
+  // until fuzz_config found it; the input is kept in tests/fuzz_cases/fuzz_config/).
+  const std::string huge = write_temp("dfb_test_config_huge.json", "{\"lr\": -3333E33313}");
+  EXPECT_EQ(error_of([&] { load_json_file(huge); }).rfind(huge + ": invalid JSON: ", 0), 0u);
 }
 
 }  // namespace

@@ -1,0 +1,60 @@
+// What every libFuzzer target shares (scripts/fuzz.sh builds and runs them; docs/reliability.md).
+// A target hands the fuzzer's bytes to one reader of outside input, the way dfbench reads a
+// file. dfb::Error is the expected answer to bad input; anything else (a crash, a sanitizer
+// report, std::bad_alloc, another exception escaping) is a finding.
+#pragma once
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <utility>
+
+#include "base/error.h"
+#include "base/limits.h"
+
+namespace dfb::fuzz {
+
+// A file of this process holding `bytes` (on /dev/shm when it exists), rewritten per input.
+inline std::string write_input(const uint8_t* data, size_t size, const std::string& name) {
+  static const std::string dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+  const std::string path = dir + "/dfb-fuzz-" + std::to_string(getpid()) + "-" + name;
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) std::abort();
+  if (size && std::fwrite(data, 1, size, f) != size) std::abort();
+  std::fclose(f);
+  return path;
+}
+
+// A folder of this process for inputs made of several files.
+inline std::string scratch_dir(const std::string& name) {
+  static const std::string dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+  const std::string path = dir + "/dfb-fuzz-" + std::to_string(getpid()) + "-" + name;
+  mkdir(path.c_str(), 0755);
+  return path;
+}
+
+// The input split at the first "\n---\n": (before, after); after is empty without a separator.
+inline std::pair<std::string, std::string> split_input(const uint8_t* data, size_t size) {
+  const std::string all(reinterpret_cast<const char*>(data), size);
+  const size_t at = all.find("\n---\n");
+  if (at == std::string::npos) return {all, ""};
+  return {all.substr(0, at), all.substr(at + 5)};
+}
+
+// Runs `read`; dfb::Error (a clear refusal) is fine, everything else propagates to the fuzzer.
+template <class F>
+void expect_only_errors(F read) {
+  // Declared sizes above 256 MB are refused, as a machine with that much memory would; libFuzzer's
+  // own limit (-rss_limit_mb, 2 GB) stays clear of what is allowed.
+  set_read_limit_bytes(int64_t{256} << 20);
+  try {
+    read();
+  } catch (const Error&) {
+  }
+}
+
+}  // namespace dfb::fuzz
