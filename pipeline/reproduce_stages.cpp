@@ -31,17 +31,18 @@ namespace {
 
 constexpr int kReportVersion = 4;  // bump when the report's layout changes, so reruns rebuild it
 
-// Writes `clips` to `path` unless a file with the same generator and shape is there.
+// Writes `clips` to `path` unless a file with the same generator and shape is there and reads
+// back whole (its frames against their checksum).
 void ensure_dataset(const std::string& path, const Clips& clips) {
   if (fs::exists(path)) {
     try {
-      h5::Reader f(path);
-      if (f.attr_string("/", "generator") == clips.generator_json && f.shape("frames")[0] == clips.count &&
-          f.shape("frames")[1] == clips.length) {
+      const Clips stored = read_dataset_file(path);
+      if (stored.generator_json == clips.generator_json && stored.count == clips.count && stored.length == clips.length) {
         std::printf("data: %s is up to date\n", path.c_str());
         return;
       }
-    } catch (const Error&) {  // unreadable or different: write it again
+    } catch (const Error& e) {  // unreadable or damaged: write it again, and say so
+      std::printf("data: %s; writing it again\n", e.what());
     }
   }
   write_dataset_file(path, clips);

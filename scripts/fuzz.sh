@@ -115,7 +115,7 @@ for t in $targets; do
   # process) is counted apart.
   ours=0 hdf5=0 alone=0
   for a in $(find "$out/crashes/$t" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \)); do
-    replay="$("$out/$t" -timeout=10 -rss_limit_mb=2048 "$a" 2>&1 || true)"
+    replay="$("$out/$t" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 "$a" 2>&1 || true)"
     frame="$(grep -E '^ +#[0-9]+ 0x' <<<"$replay" |
              grep -vE 'sanitizer|fuzzer::|libc\.so|sysdeps|__interceptor|[( ](malloc|calloc|realloc|free|operator new|memcpy|memmove|memset)' | head -1 || true)"
     if grep -q 'libhdf5' <<<"$frame"; then

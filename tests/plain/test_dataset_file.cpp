@@ -43,6 +43,23 @@ Clips small_clips(int64_t objects) {
   return c;
 }
 
+// A changed byte in the stored frames (written back through HDF5, so the file stays readable) is
+// caught by the frames' checksum when the file is read whole.
+TEST(DatasetFile, ChecksumCatchesAChangedFrameByte) {
+  const std::string path = temp_path("damaged.h5");
+  const Clips c = small_clips(0);
+  write_dataset_file(path, c);
+  EXPECT_EQ(read_dataset_file(path).frames, c.frames);
+  hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t ds = H5Dopen2(file, "frames", H5P_DEFAULT);
+  std::vector<uint8_t> bytes = c.frames;
+  bytes[bytes.size() / 2] ^= 1;
+  ASSERT_GE(H5Dwrite(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()), 0);
+  H5Dclose(ds);
+  H5Fclose(file);
+  expect_error([&] { read_dataset_file(path); }, path + ": /frames fails its checksum (stored fnv1a64:");
+}
+
 TEST(DatasetFile, RoundTrip) {
   const std::string path = temp_path("clips.h5");
   const Clips c = small_clips(2);
