@@ -35,12 +35,6 @@ void check_clips(const std::string& path, const Clips& c) {
   if (!std::isfinite(c.fps) || c.fps < 0) bad("fps must be finite and >= 0");
 }
 
-// FNV-1a 64 of the frames' bytes: the attribute "fnv1a64" of /frames, checked when the file is
-// read whole (files written before it, or by other programs, have none and are read unchecked).
-std::string frames_checksum(const std::vector<uint8_t>& frames) {
-  return fnv1a_text(fnv1a(kFnvOffset, frames.data(), frames.size()));
-}
-
 std::string optional_string(const h5::Reader& r, const std::string& key) {
   return r.has_attr("/", key) ? r.attr_string("/", key) : std::string();
 }
@@ -53,7 +47,8 @@ void write_dataset_file(const std::string& path, const Clips& clips, const std::
   h5::Writer w(path);
   w.write("frames", h5::DType::kU8, clips.frames.data(), {n, l, clips.height, clips.width, clips.channels},
           {1, l, clips.height, clips.width, clips.channels}, 4);
-  w.attr("frames", "fnv1a64", frames_checksum(clips.frames));
+  // Checked when the file is read whole (files from before it, or from other programs, have none).
+  w.attr("frames", "fnv1a64", checksum_text(clips.frames.data(), clips.frames.size()));
   if (k > 0) {
     w.write("states", h5::DType::kF32, clips.states.data(), {n, l, k, kStateDim}, {1, l, k, kStateDim}, 4);
     w.write("colors", h5::DType::kU8, clips.colors.data(), {n, k, 3});
@@ -145,11 +140,8 @@ Clips read_dataset_file(const std::string& path) {
   r.check_fits("frames", h5::DType::kU8);
   c.frames.resize(static_cast<size_t>(c.count * c.clip_bytes()));
   r.read("frames", h5::DType::kU8, c.frames.data());
-  if (r.has_attr("frames", "fnv1a64")) {
-    const std::string stored = r.attr_string("frames", "fnv1a64"), computed = frames_checksum(c.frames);
-    if (stored != computed)
-      bad("/frames fails its checksum (stored " + stored + ", read " + computed + "): the file is damaged");
-  }
+  if (r.has_attr("frames", "fnv1a64"))
+    check_checksum(path + ": /frames", r.attr_string("frames", "fnv1a64"), c.frames.data(), c.frames.size());
   if (c.objects > 0) {
     c.states = r.read_f32("states");
     c.colors = r.read_u8("colors");

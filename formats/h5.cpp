@@ -135,12 +135,13 @@ std::vector<int64_t> Reader::shape(const std::string& name) const {
   return out;
 }
 
-void Reader::check_fits(const std::string& name, DType type, int64_t rows) const {
+int64_t Reader::check_fits(const std::string& name, DType type, int64_t rows) const {
   std::vector<int64_t> dims = shape(name);
   if (rows >= 0 && !dims.empty()) dims[0] = rows;
   const std::string what = rows >= 0 ? std::to_string(rows) + " rows of " + path_ + ": dataset '" + name + "'"
                                      : path_ + ": dataset '" + name + "'";
   check_read_size(what, shape_text(dims) + " " + dtype_name(type), checked_bytes(dims, element_size(type)));
+  return element_count(dims);
 }
 
 DType Reader::dtype(const std::string& name) const {
@@ -169,8 +170,7 @@ void Reader::read(const std::string& name, DType type, void* out) const {
 namespace {
 template <class T>
 std::vector<T> read_all(const Reader& r, const std::string& name, DType type) {
-  r.check_fits(name, type);
-  std::vector<T> v(static_cast<size_t>(element_count(r.shape(name))));
+  std::vector<T> v(static_cast<size_t>(r.check_fits(name, type)));
   r.read(name, type, v.data());
   return v;
 }

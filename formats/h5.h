@@ -64,7 +64,8 @@ class Reader {
   // or `rows` rows of its first axis as `type` would take more than read_limit_bytes()
   // (base/limits.h). read_u8/f32/i64 check; callers of read() and read_rows() check before
   // they allocate.
-  void check_fits(const std::string& name, DType type, int64_t rows = -1) const;
+  // Returns the element count it checked.
+  int64_t check_fits(const std::string& name, DType type, int64_t rows = -1) const;
   // Whole dataset, converted to the requested type by HDF5 (e.g. stored f32 read as f64).
   void read(const std::string& name, DType type, void* out) const;
   std::vector<uint8_t> read_u8(const std::string& name) const;

@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/limits.h"
+#include "formats/h5.h"
 
 namespace dfb {
 
@@ -69,10 +70,8 @@ IdxArray read_idx(const std::string& path) {
     if (d < 1) throw Error(path + ": dimension " + std::to_string(i) + " is " + std::to_string(d));
     a.dims.push_back(d);
   }
-  std::string shape = "[";
-  for (size_t i = 0; i < a.dims.size(); ++i) shape += (i ? ", " : "") + std::to_string(a.dims[i]);
   const int64_t total = checked_bytes(a.dims, 1);
-  check_read_size(path + ": the idx header", shape + "] uint8", total);
+  check_read_size(path + ": the idx header", h5::shape_text(a.dims) + " uint8", total);
   a.data.resize(static_cast<size_t>(total));
   f.read(a.data.data(), a.data.size(), "data");
   return a;

@@ -100,11 +100,12 @@ Clips read_rollouts(const std::string& path, const std::string& group, int64_t f
     throw Error(path + ": /" + name + " has no rollout " + std::to_string(first + count - 1) + " (it holds " +
                 std::to_string(c.count) + ")");
   c.count = count;
+  const bool bytes = f.dtype(name) == h5::DType::kU8;
   f.check_fits(name, h5::DType::kU8, count);
-  if (f.dtype(name) != h5::DType::kU8) f.check_fits(name, h5::DType::kF32, 1);
+  if (!bytes) f.check_fits(name, h5::DType::kF32, 1);  // the one float rollout held at a time
   const int64_t per_clip = c.clip_bytes(), per_frame = c.frame_bytes();
   c.frames.resize(static_cast<size_t>(count * per_clip));
-  if (f.dtype(name) == h5::DType::kU8) {
+  if (bytes) {
     f.read_rows(name, h5::DType::kU8, first, count, c.frames.data());
     return c;
   }

@@ -18,21 +18,30 @@
 
 namespace dfb::fuzz {
 
-// A file of this process holding `bytes` (on /dev/shm when it exists), rewritten per input.
-inline std::string write_input(const uint8_t* data, size_t size, const std::string& name) {
+// "<dir>/dfb-fuzz-<pid>-<name>", dir /dev/shm when it exists: this process's scratch path.
+inline std::string scratch_path(const std::string& name) {
   static const std::string dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-  const std::string path = dir + "/dfb-fuzz-" + std::to_string(getpid()) + "-" + name;
+  return dir + "/dfb-fuzz-" + std::to_string(getpid()) + "-" + name;
+}
+
+// Writes `size` bytes to `path` (aborts on failure: the harness, not the reader, failed).
+inline void write_file(const std::string& path, const void* data, size_t size) {
   FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) std::abort();
   if (size && std::fwrite(data, 1, size, f) != size) std::abort();
   std::fclose(f);
+}
+
+// A file of this process holding `bytes`, rewritten per input.
+inline std::string write_input(const uint8_t* data, size_t size, const std::string& name) {
+  const std::string path = scratch_path(name);
+  write_file(path, data, size);
   return path;
 }
 
 // A folder of this process for inputs made of several files.
 inline std::string scratch_dir(const std::string& name) {
-  static const std::string dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-  const std::string path = dir + "/dfb-fuzz-" + std::to_string(getpid()) + "-" + name;
+  const std::string path = scratch_path(name);
   mkdir(path.c_str(), 0755);
   return path;
 }

@@ -52,11 +52,10 @@ void ensure_dataset(const std::string& path, const Clips& clips) {
 
 int64_t checkpoint_step(const std::string& run_dir) {
   std::string note;
-  const std::string latest = latest_intact_checkpoint(run_dir, &note);
+  CheckpointData data;
+  const std::string latest = latest_intact_checkpoint(run_dir, &note, &data);
   if (!note.empty()) std::printf("train: %s\n", note.c_str());
-  if (latest.empty()) return -1;
-  h5::Reader f(latest);
-  return f.attr_int("/", "step");
+  return latest.empty() ? -1 : data.step;
 }
 
 // Moves a run trained with other inputs to OUT/.replaced/<name>-<time>/ and says so.

@@ -87,7 +87,7 @@ SummaryTable memory_table(const nlohmann::json& memory) {
         row.push_back({"–", false});
         continue;
       }
-      if (g->contains("chance")) chance_of[std::to_string(gaps[i])] = (*g).at("chance").at("colour_recall");
+      if (g->contains("chance")) chance_of[std::to_string(gaps[i])] = g->at("chance").at("colour_recall");
       const Interval r = interval_of_json(g->at("colour_recall"));
       std::string text = format_interval(r);
       if (g->value("blind", false)) text += " (blind)";

@@ -18,9 +18,7 @@ namespace {
 // Every tensor carries the FNV-1a 64 of its float32 bytes as the attribute "fnv1a64"; the root's
 // attribute "checksums" says so (checkpoints from before it have neither and are read unchecked).
 constexpr const char* kChecksumKind = "fnv1a64 of each tensor's float32 bytes";
-std::string tensor_checksum(const torch::Tensor& t) {
-  return fnv1a_text(fnv1a(kFnvOffset, t.data_ptr<float>(), static_cast<size_t>(t.numel()) * sizeof(float)));
-}
+size_t float_bytes(const torch::Tensor& t) { return static_cast<size_t>(t.numel()) * sizeof(float); }
 }  // namespace
 
 void write_checkpoint(const std::string& path, int64_t step, uint64_t seed, const std::string& config_json,
@@ -30,7 +28,7 @@ void write_checkpoint(const std::string& path, int64_t step, uint64_t seed, cons
     for (const auto& [name, tensor] : tensors) {
       torch::Tensor t = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
       w.write(group + "/" + name, h5::DType::kF32, t.data_ptr<float>(), t.sizes().vec());
-      w.attr(group + "/" + name, "fnv1a64", tensor_checksum(t));
+      w.attr(group + "/" + name, "fnv1a64", checksum_text(t.data_ptr<float>(), float_bytes(t)));
     }
   }
   w.attr("/", "checksums", std::string(kChecksumKind));
@@ -59,10 +57,8 @@ void read_group(const h5::Reader& r, const std::string& prefix, bool checked, st
     if (checked) {
       if (!r.has_attr(name, "fnv1a64"))
         throw Error(r.path() + ": tensor '" + name + "' has no checksum (attribute fnv1a64): the file is damaged");
-      const std::string stored = r.attr_string(name, "fnv1a64"), computed = tensor_checksum(t);
-      if (stored != computed)
-        throw Error(r.path() + ": tensor '" + name + "' fails its checksum (stored " + stored + ", read " + computed +
-                    "): the file is damaged");
+      check_checksum(r.path() + ": tensor '" + name + "'", r.attr_string(name, "fnv1a64"), t.data_ptr<float>(),
+                     float_bytes(t));
     }
     out[name] = t;
   }
@@ -114,11 +110,12 @@ std::string latest_checkpoint(const std::string& run_dir) {
   return all.empty() ? "" : all.back().second;
 }
 
-std::string latest_intact_checkpoint(const std::string& run_dir, std::string* note) {
+std::string latest_intact_checkpoint(const std::string& run_dir, std::string* note, CheckpointData* data) {
   auto all = list_checkpoints(run_dir);
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     try {
-      read_checkpoint(it->second);
+      CheckpointData read = read_checkpoint(it->second);
+      if (data) *data = std::move(read);
       return it->second;
     } catch (const Error& e) {
       const std::string aside = it->second + ".damaged";

@@ -36,7 +36,9 @@ std::string latest_checkpoint(const std::string& run_dir);
 // The newest checkpoint that reads back whole (every tensor against its checksum), or "" when
 // none does. A damaged one is renamed to "<file>.damaged" (kept for inspection, no longer seen
 // as a checkpoint) and `note` (when given) gets a line saying which, why and what comes next.
-std::string latest_intact_checkpoint(const std::string& run_dir, std::string* note = nullptr);
+// `data` (when given) receives the checkpoint read, so that it is not read again.
+std::string latest_intact_checkpoint(const std::string& run_dir, std::string* note = nullptr,
+                                     CheckpointData* data = nullptr);
 // Deletes all but the newest `keep` checkpoints.
 void prune_checkpoints(const std::string& run_dir, int64_t keep);
 

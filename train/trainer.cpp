@@ -63,9 +63,10 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
   const std::string config_path = (fs::path(run_dir) / "config.json").string();
   const std::string log_path = (fs::path(run_dir) / "train_log.jsonl").string();
   std::string latest = latest_checkpoint(run_dir);
+  CheckpointData ck;  // the checkpoint a resume starts from, read once
   if (options.resume && !latest.empty()) {
     std::string note;
-    latest = latest_intact_checkpoint(run_dir, &note);
+    latest = latest_intact_checkpoint(run_dir, &note, &ck);
     if (!note.empty()) std::fprintf(stderr, "train: %s\n", note.c_str());
   }
   if (!options.resume && !latest.empty())
@@ -102,7 +103,6 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
   int64_t step = 0;
   TrainSummary summary;
   if (options.resume && !latest.empty()) {
-    CheckpointData ck = read_checkpoint(latest);
     if (ck.config_json != config_text)
       throw Error(latest + " was written by a different config than " + config_path +
                   "; resume with the run's own config (dfbench train --resume --out " + run_dir + ")");
@@ -114,6 +114,7 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
     adam.load_state(optim, ck.step);
     step = ck.step;
     summary.checkpoint = latest;
+    ck = CheckpointData();  // its tensors are copied in: not held through the training
   }
   truncate_log(log_path, step);
   summary.start_step = step;
