@@ -17,6 +17,7 @@
 namespace dfb {
 
 void write_file_atomic(const std::string& path, const std::string& content) {
+  remove_stale_temporaries_of(path);
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) throw Error("cannot write '" + path + "': " + std::strerror(errno));
@@ -80,6 +81,18 @@ bool may_still_write(pid_t pid) {
   return state != 'Z' && state != 'X';
 }
 
+// Whether `name` is "<prefix>.tmp-<pid>" (any prefix when `prefix` is null) of a writer that is gone.
+bool stale_temporary(const std::string& name, const std::string* prefix) {
+  const size_t at = name.rfind(".tmp-");
+  if (at == std::string::npos || at + 5 >= name.size()) return false;
+  if (prefix && name.compare(0, at, *prefix) != 0) return false;
+  if (prefix && at != prefix->size()) return false;
+  const std::string digits = name.substr(at + 5);
+  if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) return false;
+  const pid_t pid = static_cast<pid_t>(std::stol(digits));
+  return pid != ::getpid() && !may_still_write(pid);  // else its writer may still be at work
+}
+
 }  // namespace
 
 int remove_stale_temporaries(const std::string& dir) {
@@ -89,14 +102,21 @@ int remove_stale_temporaries(const std::string& dir) {
   int removed = 0;
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
-    const std::string name = it->path().filename().string();
-    const size_t at = name.rfind(".tmp-");
-    if (at == std::string::npos || at + 5 >= name.size()) continue;
-    const std::string digits = name.substr(at + 5);
-    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
-    const pid_t pid = static_cast<pid_t>(std::stol(digits));
-    if (pid == ::getpid() || may_still_write(pid)) continue;  // its writer may still be at work
-    if (fs::remove(it->path(), ec)) ++removed;
+    if (stale_temporary(it->path().filename().string(), nullptr) && fs::remove(it->path(), ec)) ++removed;
+  }
+  return removed;
+}
+
+int remove_stale_temporaries_of(const std::string& target) {
+  namespace fs = std::filesystem;
+  const fs::path t(target);
+  const fs::path dir = t.has_parent_path() ? t.parent_path() : fs::path(".");
+  const std::string prefix = t.filename().string();
+  std::error_code ec;
+  int removed = 0;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    if (stale_temporary(it->path().filename().string(), &prefix) && fs::remove(it->path(), ec)) ++removed;
   }
   return removed;
 }

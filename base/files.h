@@ -18,5 +18,9 @@ void make_dirs(const std::string& path);
 // Deletes the temporary files ("<name>.tmp-<pid>") that a killed process left under `dir`
 // (recursively), those whose process is gone; returns how many.
 int remove_stale_temporaries(const std::string& dir);
+// The same for the temporaries of one target file ("<target>.tmp-<pid>" beside it): every
+// atomic writer calls it before it starts, so that a writer killed by SIGKILL leaves nothing
+// behind once its file is written again.
+int remove_stale_temporaries_of(const std::string& target);
 
 }  // namespace dfb

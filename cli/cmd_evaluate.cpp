@@ -9,6 +9,7 @@
 #include "base/progress.h"
 #include "formats/dataset_file.h"
 #include "metrics/evaluate.h"
+#include "pipeline/file_check.h"
 
 namespace dfb::cli {
 
@@ -38,6 +39,10 @@ void add_evaluate(CLI::App& app) {
     a->o.bootstrap.seed = static_cast<uint64_t>(a->seed);
     a->o.random_seed = static_cast<uint64_t>(a->seed);
     const auto start = std::chrono::steady_clock::now();
+    std::vector<std::pair<std::string, FileKind>> inputs = {{a->o.real, FileKind::kDataset},
+                                                            {a->o.encoder, FileKind::kEncoder}};
+    for (const std::string& s : a->o.samples) inputs.emplace_back(s, FileKind::kRollout);
+    check_inputs(inputs);
     const Evaluation ev = evaluate_rollouts(a->o);
     write_evaluation(ev, a->out);
     std::printf("%s", format_evaluation(ev).c_str());
@@ -65,6 +70,7 @@ void add_encoder(CLI::App& app) {
   sub->add_option("--seed", a->seed, "seed of the weights and batches")->capture_default_str();
   on_run(sub, [a] {
     a->o.seed = static_cast<uint64_t>(a->seed);
+    check_inputs({{a->data, FileKind::kDataset}});
     const Clips clips = read_dataset_file(a->data);
     if (!clips.split.empty() && clips.split != "train")
       std::fprintf(stderr, "note: %s is the '%s' split; the encoder should see training data only\n", a->data.c_str(),

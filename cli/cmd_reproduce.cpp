@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "base/error.h"
 #include "pipeline/reproduce.h"
 
 namespace dfb::cli {
@@ -41,8 +42,28 @@ void add_reproduce(CLI::App& app) {
                   "sample the trained models of this run folder where their training is the same (train nothing "
                   "it already holds: a sampling sweep over another comparison)");
   sub->add_option("--job", a->job, "internal: run one METHOD@SEED_INDEX (what --jobs starts)")->group("");
+  SlurmOptions& s = a->slurm_options;
+  const char* slurm = "Slurm (docs/cluster.md)";
+  sub->add_flag("--slurm", a->slurm,
+                "write the manifest and sbatch scripts into OUT/slurm/ and submit them: an array of one task per "
+                "method and seed, then the evaluation and report after them (afterok)")
+      ->group(slurm);
+  sub->add_flag("--dry-run", s.dry_run, "with --slurm: write the files and print the sbatch lines, submit nothing")
+      ->group(slurm);
+  sub->add_option("--partition", s.partition, "the partition every job asks for")->group(slurm);
+  sub->add_option("--time", s.time, "time limit per job, e.g. 02:00:00")->group(slurm);
+  sub->add_option("--account", s.account, "the account to charge")->group(slurm);
+  sub->add_option("--gpus-per-task", s.gpus_per_task, "GPUs per task")->group(slurm)->check(CLI::NonNegativeNumber);
+  sub->add_option("--cpus-per-task", s.cpus_per_task, "CPUs per task (also its --threads)")
+      ->group(slurm)->check(CLI::NonNegativeNumber);
+  sub->add_option("--array-parallelism", s.array_parallelism, "the most tasks running at once")
+      ->group(slurm)->check(CLI::NonNegativeNumber);
+  sub->add_option("--task", a->task, "run line I of OUT/slurm/manifest.tsv (what each array task does; also by hand)")
+      ->group(slurm)->check(CLI::NonNegativeNumber);
   on_run(sub, [a, methods] {
     a->methods = split_names(*methods);
+    if (a->slurm_options.dry_run && !a->slurm) throw Error("--dry-run goes with --slurm");
+    if (a->slurm && a->task >= 0) throw Error("--slurm submits the tasks; --task runs one of them: give one");
     reproduce(*a);
   });
 }

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "base/error.h"
 #include "base/files.h"
+#include "pipeline/file_check.h"
 #include "pipeline/sampler.h"
 #include "metrics/shape_summary.h"
 
@@ -21,6 +22,7 @@ void add_shapes(CLI::App& app) {
   sub->add_option("--samples", a->samples, "rollout file (dfbench sample, or docs/formats.md)")->required();
   sub->add_option("--json", a->json, "also write the shares as JSON to this file");
   on_run(sub, [a] {
+    check_inputs({{a->samples, FileKind::kRollout}});
     const Rollouts r = read_rollout_file(a->samples);
     if (r.truth.objects == 0)
       throw Error(a->samples + ": /truth/states is missing, so the true shape count is unknown (bouncing_shapes only)");

@@ -8,6 +8,7 @@
 #include "base/error.h"
 #include "base/json_reader.h"
 #include "base/progress.h"
+#include "pipeline/file_check.h"
 #include "pipeline/run_config.h"
 #include "pipeline/sampler.h"
 #include "pipeline/train_run.h"
@@ -43,15 +44,17 @@ void add_train(CLI::App& app) {
       std::vector<std::string> sets = a->sets;
       if (!a->device.empty()) sets.push_back("device=" + a->device);
       if (!a->precision.empty()) sets.push_back("train.precision=" + a->precision);
-      config = parse_run_config(load_config_json(a->config, sets), a->config);
+      config = parse_run_config(absolute_data_paths(load_config_json(a->config, sets)), a->config);
       if (a->resume && std::filesystem::exists(stored) &&
           load_run_config(a->out).resolved != config.resolved)
         throw Error("--config differs from the config of the run in '" + a->out +
                     "'; resume without --config to continue it as it was");
     }
+    check_inputs({{config.data.train_file, FileKind::kDataset}, {config.data.eval_file, FileKind::kDataset}});
     TrainRunOptions o;
     o.resume = a->resume;
     o.stop_after = a->stop_after;
+    o.stop_on_signal = true;
     TrainSummary s = train_run(config, a->out, o);
     std::printf("trained %s: steps %lld -> %lld in %s (%.1f%% of it waiting for data), loss %.4f, checkpoint %s\n",
                 config.name.c_str(), static_cast<long long>(s.start_step), static_cast<long long>(s.end_step),
@@ -88,7 +91,7 @@ void add_sample(CLI::App& app) {
   on_run(sub, [a] {
     RunConfig config = load_run_config(a->run);
     if (!a->sets.empty())
-      config = parse_run_config(load_config_json(a->run + "/config.json", a->sets), a->run + "/config.json");
+      config = parse_run_config(load_config_json(a->run + "/config.json", a->sets), a->run + "/config.json", a->run);
     if (!a->device.empty()) config.device = a->device;
     SampleRequest r = default_request(config);
     if (a->context >= 0) r.context = a->context;
@@ -100,6 +103,7 @@ void add_sample(CLI::App& app) {
     if (a->eta >= 0) r.eta = a->eta;
     if (!a->precision.empty()) parse_precision(a->precision, r.precision);
     if (r.steps < 1) throw Error("--steps must be >= 1");
+    check_inputs({{a->checkpoint, FileKind::kCheckpoint}, {a->clips, FileKind::kDataset}});
     r.checkpoint = a->checkpoint;
     r.clips_file = a->clips;
     Rollouts s = sample_run(config, a->run, r);

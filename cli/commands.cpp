@@ -25,6 +25,8 @@ void add_commands(CLI::App& app) {
   add_evaluate(app);
   add_encoder(app);
   add_report(app);
+  add_check(app);
+  add_status(app);
 }
 
 void run_selected(CLI::App&) {

@@ -25,5 +25,7 @@ void add_shapes(CLI::App& app);
 void add_evaluate(CLI::App& app);
 void add_encoder(CLI::App& app);
 void add_report(CLI::App& app);
+void add_check(CLI::App& app);
+void add_status(CLI::App& app);
 
 }  // namespace dfb::cli

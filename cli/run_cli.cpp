@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "base/error.h"
+#include "base/stop_signal.h"
 #include "cli/commands.h"
 #include "cli/run_cli.h"
 
@@ -25,6 +26,15 @@ int run_cli(int argc, char** argv) {
                  "the most memory one read of a file may take (default: this machine's memory; also "
                  "DFB_MAX_READ_BYTES); larger declared sizes are refused")
       ->check(CLI::PositiveNumber);
+  bool trust_inputs = false;
+  app.add_flag("--trust-inputs", trust_inputs,
+               "read files dfbench did not write in this process, without first reading them in a child process "
+               "(faster for large files known to be sound; see docs/reliability.md)");
+  double check_timeout = 0;
+  app.add_option("--check-timeout", check_timeout,
+                 "seconds the child process that first reads a file dfbench did not write may take (default: 60 "
+                 "plus 60 per GiB; also DFB_CHECK_TIMEOUT)")
+      ->check(CLI::PositiveNumber);
   cli::add_commands(app);
   try {
     app.parse(argc, argv);
@@ -36,7 +46,12 @@ int run_cli(int argc, char** argv) {
     at::set_num_threads(n);
     // Through the environment, so that reproduce's child processes read under the same limit.
     if (max_read > 0) setenv("DFB_MAX_READ_BYTES", std::to_string(max_read).c_str(), 1);
+    if (trust_inputs) setenv("DFB_TRUST_INPUTS", "1", 1);
+    if (check_timeout > 0) setenv("DFB_CHECK_TIMEOUT", std::to_string(check_timeout).c_str(), 1);
     cli::run_selected(app);
+  } catch (const Stopped& e) {
+    std::fprintf(stderr, "dfbench: stopped: %s\n", e.what());
+    return kExitStopped;
   } catch (const Error& e) {
     std::fprintf(stderr, "dfbench: error: %s\n", e.what());
     return 1;

@@ -2,6 +2,7 @@
 #include "formats/h5.h"
 
 #include "formats/h5_internal.h"
+#include "base/files.h"
 
 namespace dfb::h5 {
 using namespace internal;
@@ -99,6 +100,7 @@ Writer::Writer(const std::string& path) : impl_(std::make_unique<Impl>()), path_
   const HdfLock lock;
   quiet_hdf5();
   impl_->path = path;
+  remove_stale_temporaries_of(path);  // what a writer of this file killed before left behind
   impl_->tmp = path + ".tmp-" + std::to_string(static_cast<long>(getpid()));
   Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
   H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG);

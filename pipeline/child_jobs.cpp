@@ -1,4 +1,4 @@
-// Child processes of reproduce --jobs (see child_jobs.h).
+// Child processes: reproduce --jobs, and files read first in a child (see child_jobs.h).
 #include "pipeline/child_jobs.h"
 
 #include <fcntl.h>
@@ -65,9 +65,12 @@ std::string tail_lines(const std::string& path, int lines) {
   const std::streamoff size = in.tellg();
   const std::streamoff from = size > 8192 ? size - 8192 : 0;
   in.seekg(from);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return tail_of(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), lines);
+}
+
+std::string tail_of(std::string text, int lines) {
   for (char& ch : text)
-    if (ch == '\r') ch = '\n';  // a progress bar's redraws become lines
+    if (ch == '\r') ch = '\n';
   std::vector<std::string> all;
   std::istringstream s(text);
   for (std::string line; std::getline(s, line);)
@@ -76,6 +79,65 @@ std::string tail_lines(const std::string& path, int lines) {
   for (size_t i = all.size() > static_cast<size_t>(lines) ? all.size() - lines : 0; i < all.size(); ++i)
     out += (out.empty() ? "" : "\n") + all[i];
   return out;
+}
+
+CapturedRun run_captured(const std::string& program, const std::vector<std::string>& args, double timeout_seconds) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw Error("cannot create a pipe for a child process");
+  const size_t slash = program.rfind('/');
+  std::vector<std::string> argv_s = {program == "/proc/self/exe" ? "dfbench" : program.substr(slash + 1)};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& s : argv_s) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  const pid_t parent = getpid();
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    throw Error("fork failed: cannot start a child process");
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    dup2(fds[1], STDOUT_FILENO);
+    dup2(fds[1], STDERR_FILENO);
+    execvp(program.c_str(), argv.data());
+    const char msg[] = "dfbench: error: cannot start the child program (not installed, or not on PATH)\n";
+    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+    _exit(127);
+  }
+  close(fds[1]);
+  fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  CapturedRun run;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000));
+  int status = 0;
+  bool reaped = false;
+  char buf[4096];
+  while (!reaped) {
+    for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) {
+      run.output.append(buf, static_cast<size_t>(n));
+      if (run.output.size() > 65536) run.output.erase(0, run.output.size() - 65536);
+    }
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      reaped = true;
+    } else if (std::chrono::steady_clock::now() >= deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      run.timed_out = true;
+      reaped = true;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) run.output.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status) && !run.timed_out) run.signal = WTERMSIG(status);
+  return run;
 }
 
 std::vector<ChildResult> run_children(const std::vector<ChildJob>& jobs, int parallel, double interval_seconds) {

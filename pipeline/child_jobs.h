@@ -27,5 +27,19 @@ std::vector<ChildResult> run_children(const std::vector<ChildJob>& jobs, int par
 
 // The last `lines` non-empty lines of a text file ("" when unreadable).
 std::string tail_lines(const std::string& path, int lines);
+// The last `lines` non-empty lines of a text ('\r' ends a line too: a progress bar's redraws).
+std::string tail_of(std::string text, int lines);
+
+struct CapturedRun {
+  int exit_code = -1;      // -1 unless it exited
+  int signal = 0;          // the signal that ended it, 0 when it exited
+  bool timed_out = false;  // killed (SIGKILL) at the deadline
+  std::string output;      // its stdout and stderr together, the last 64 KiB
+};
+
+// Runs `program` (a path, or a name looked up on PATH) with `args`, waits for it at most
+// `timeout_seconds`, then kills it; exit code 127 when it cannot start. It dies with this process
+// (PR_SET_PDEATHSIG).
+CapturedRun run_captured(const std::string& program, const std::vector<std::string>& args, double timeout_seconds);
 
 }  // namespace dfb

@@ -53,10 +53,12 @@ class FolderLock {
   int fd_ = -1;
 };
 
-// The config of one method and seed: that method entry, seed + k, a name for progress lines.
+// The config of one method and seed: that method entry, seed + k, a name for progress lines;
+// the data reproduce wrote into `out` named relative to the job's folder (so the run folder can
+// move), which is what parse_run_config(..., job.dir) reads it against.
 nlohmann::json job_json(const nlohmann::json& json, const nlohmann::json& method, const RunConfig& config,
-                        const MethodJob& job) {
-  nlohmann::json j = config_for_method(json, method);
+                        const MethodJob& job, const std::string& out) {
+  nlohmann::json j = data_paths_relative_to(config_for_method(json, method), out, job.dir);
   j["seed"] = config.seed + static_cast<uint64_t>(job.seed_index);
   j["name"] = config.name + ": " + job.name();
   return j;
@@ -73,6 +75,20 @@ MethodOutcome read_outcome(const MethodJob& job) {
   }
 }
 
+// The arguments that make a child (or a Slurm job) reproduce this very comparison.
+std::vector<std::string> comparison_args(const ReproduceOptions& a, const std::vector<std::string>& sets,
+                                         const std::string& out, int64_t seeds) {
+  std::vector<std::string> args = {"reproduce", "--preset", a.preset, "--out", out, "--seeds", std::to_string(seeds)};
+  for (const std::string& s : sets) args.insert(args.end(), {"--set", s});
+  if (!a.models.empty()) args.insert(args.end(), {"--models", a.models});
+  if (!a.methods.empty()) {  // the child must see the same comparison
+    std::string names;
+    for (const std::string& m : a.methods) names += (names.empty() ? "" : ",") + m;
+    args.insert(args.end(), {"--methods", names});
+  }
+  return args;
+}
+
 }  // namespace
 
 void reproduce(const ReproduceOptions& a) {
@@ -83,7 +99,7 @@ void reproduce(const ReproduceOptions& a) {
     sets.push_back("train.precision=" + a.precision);
     sets.push_back("sample.precision=" + a.precision);
   }
-  nlohmann::json json = load_config_json(a.preset, sets);
+  nlohmann::json json = absolute_data_paths(load_config_json(a.preset, sets));
   // The comparison (RunConfig::methods), or the methods asked for: the preset's entries by
   // label, and any other registered method by name (with its default options). Chosen before
   // the config is read, so a preset entry left out is not checked against the backbone.
@@ -126,7 +142,7 @@ void reproduce(const ReproduceOptions& a) {
   std::vector<RunConfig> job_configs;  // each job's own config, parsed once
   std::vector<nlohmann::json> job_resolved;
   for (size_t i = 0; i < jobs.size(); ++i) {
-    job_configs.push_back(parse_run_config(job_json(json, job_methods[i], config, jobs[i]), a.preset));
+    job_configs.push_back(parse_run_config(job_json(json, job_methods[i], config, jobs[i], out), a.preset, jobs[i].dir));
     job_resolved.push_back(job_configs.back().resolved);
   }
   share_training(jobs, job_resolved);
@@ -139,18 +155,54 @@ void reproduce(const ReproduceOptions& a) {
                   n, jobs.size());
   };
 
-  // A child of --jobs: one method and seed, then its outcome line.
-  if (!a.job.empty()) {
+  // A Slurm array task: the manifest's line, run as a child of --jobs runs it.
+  std::string job = a.job;
+  if (a.task >= 0) {
+    for (const SlurmTask& t : read_manifest(out))
+      if (t.index == a.task) job = t.label + "@" + std::to_string(t.seed_index);
+    if (job.empty()) throw Error("--task " + std::to_string(a.task) + ": no such line in " + out + "/slurm/manifest.tsv");
+  }
+
+  // Slurm: the manifest and the scripts, submitted (the data is written first, once).
+  if (a.slurm) {
+    if (!a.slurm_options.dry_run) json = data_stage(json, config, out);
+    std::vector<SlurmTask> tasks;
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      bool waits = false;
+      for (const MethodJob& t : jobs) waits = waits || (!jobs[i].model_dir.empty() && t.dir == jobs[i].model_dir);
+      tasks.push_back({static_cast<int64_t>(i), jobs[i].label, jobs[i].seed_index,
+                       fs::path(jobs[i].dir).lexically_relative(out).string(), train_key(job_resolved[i], ""), waits});
+    }
+    ReproduceOptions abs = a;  // the jobs run elsewhere: every path absolute
+    if (fs::exists(a.preset)) abs.preset = fs::absolute(a.preset).lexically_normal().string();
+    if (!a.models.empty()) abs.models = fs::absolute(a.models).lexically_normal().string();
+    std::vector<std::string> command = {a.executable == "/proc/self/exe" ? fs::read_symlink(a.executable).string()
+                                                                         : a.executable};
+    for (const std::string& w : comparison_args(abs, sets, fs::absolute(out).lexically_normal().string(), seeds))
+      command.push_back(w);
+    const SlurmSubmission s = submit_slurm(out, tasks, command, a.slurm_options);
+    std::printf("reproduce %s --slurm: %zu task(s) in %s\n", config.name.c_str(), tasks.size(), s.manifest.c_str());
+    for (const std::string& f : s.scripts) std::printf("  %s\n", f.c_str());
+    std::printf(a.slurm_options.dry_run ? "submit them with:\n" : "submitted:\n");
+    for (size_t k = 0; k < s.commands.size(); ++k)
+      std::printf("  %s%s\n", s.commands[k].c_str(), k < s.job_ids.size() ? ("  # job " + s.job_ids[k]).c_str() : "");
+    std::printf("follow them with: dfbench status %s\n", out.c_str());
+    return;
+  }
+
+  // A child of --jobs (or a Slurm task): one method and seed, then its outcome line.
+  if (!job.empty()) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // the log shows each line as it is printed
     for (size_t i = 0; i < jobs.size(); ++i) {
-      if (jobs[i].label + "@" + std::to_string(jobs[i].seed_index) != a.job) continue;
+      if (jobs[i].label + "@" + std::to_string(jobs[i].seed_index) != job) continue;
+      if (a.task >= 0) fs::remove(outcome_path(jobs[i]));  // done only when this attempt says so
       json = data_stage(json, config, out);
       reuse(false);
-      const MethodOutcome o = method_stage(job_json(json, job_methods[i], config, jobs[i]), jobs[i], a.preset, out);
+      const MethodOutcome o = method_stage(job_json(json, job_methods[i], config, jobs[i], out), jobs[i], a.preset, out);
       write_file_atomic(outcome_path(jobs[i]), o.to_json().dump(2) + "\n");
       return;
     }
-    throw Error("--job " + a.job + ": no such method and seed in this preset");
+    throw Error("--job " + job + ": no such method and seed in this preset");
   }
 
   FolderLock lock(out);
@@ -178,7 +230,7 @@ void reproduce(const ReproduceOptions& a) {
   if (parallel == 1) {
     for (size_t i = 0; i < jobs.size(); ++i) {
       std::printf("\n== %zu/%zu: %s ==\n", i + 1, jobs.size(), jobs[i].name().c_str());
-      outcomes.push_back(method_stage(job_json(json, job_methods[i], config, jobs[i]), jobs[i], a.preset, out));
+      outcomes.push_back(method_stage(job_json(json, job_methods[i], config, jobs[i], out), jobs[i], a.preset, out));
     }
   } else {
     std::vector<ChildJob> children;
@@ -188,23 +240,16 @@ void reproduce(const ReproduceOptions& a) {
       const MethodJob& job = jobs[i];
       outcomes[i].label = job.label;
       outcomes[i].seed_index = job.seed_index;
-      if (method_stage_done(job_json(json, job_methods[i], config, job), job, a.preset)) {
+      if (method_stage_done(job_json(json, job_methods[i], config, job, out), job, a.preset)) {
         std::printf("%s: trained, rollouts up to date\n", job.name().c_str());
         continue;
       }
       started.push_back(i);
       make_dirs(job.dir);
       fs::remove(outcome_path(job));  // a stale one must not stand for this attempt
-      ChildJob c{job.name(), a.executable, {"--threads", std::to_string(threads), "reproduce", "--preset", a.preset, "--out", out,
-                              "--seeds", std::to_string(seeds), "--job", job.label + "@" + std::to_string(job.seed_index)},
-                 job.dir + "/reproduce.log"};
-      for (const std::string& s : sets) c.args.insert(c.args.end(), {"--set", s});
-      if (!a.models.empty()) c.args.insert(c.args.end(), {"--models", a.models});
-      if (!a.methods.empty()) {  // the child must see the same comparison
-        std::string names;
-        for (const std::string& m : a.methods) names += (names.empty() ? "" : ",") + m;
-        c.args.insert(c.args.end(), {"--methods", names});
-      }
+      ChildJob c{job.name(), a.executable, {"--threads", std::to_string(threads)}, job.dir + "/reproduce.log"};
+      for (const std::string& w : comparison_args(a, sets, out, seeds)) c.args.push_back(w);
+      c.args.insert(c.args.end(), {"--job", job.label + "@" + std::to_string(job.seed_index)});
       children.push_back(c);
     }
     // Two waves: first every entry whose model is there or is its own to train, then those that

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/slurm.h"
+
 namespace dfb {
 
 struct ReproduceOptions {
@@ -20,6 +22,10 @@ struct ReproduceOptions {
   int64_t jobs = 0;
   std::string executable = "/proc/self/exe";  // a dfbench CLI (this process, when it is one)
   std::string job;                    // internal: run only METHOD@SEED_INDEX (what a child does)
+  // Write RUN/slurm/ (manifest and sbatch scripts) and submit them instead of running here.
+  bool slurm = false;
+  SlurmOptions slurm_options;
+  int64_t task = -1;                  // run only line `task` of RUN/slurm/manifest.tsv (a Slurm array task)
   // A run folder whose trained models are sampled where their training is the one a method
   // would do here (same train key): a sampling sweep over another comparison's models.
   std::string models;

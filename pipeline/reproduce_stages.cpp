@@ -119,7 +119,9 @@ bool samples_current(const std::string& samples, const std::string& label, const
 std::string data_key(const std::string& train_file) {
   h5::Reader f(train_file);
   if (f.has_attr("/", "generator")) return stage_key(f.attr_string("/", "generator"));
-  return stage_key({train_file, static_cast<int64_t>(fs::file_size(train_file))});
+  // No path: a run folder keeps its keys when it moves.
+  if (f.has_attr("frames", "fnv1a64")) return stage_key({"frames", f.attr_string("frames", "fnv1a64")});
+  return stage_key({fs::path(train_file).filename().string(), static_cast<int64_t>(fs::file_size(train_file))});
 }
 
 std::string train_key(const nlohmann::json& resolved, const std::string& data) {
@@ -135,7 +137,7 @@ std::string train_key(const nlohmann::json& resolved, const std::string& data) {
 }
 
 bool method_stage_done(const nlohmann::json& json, const MethodJob& job, const std::string& source) {
-  const RunConfig config = parse_run_config(json, source);
+  const RunConfig config = parse_run_config(json, source, job.dir);
   const MethodKeys keys = method_keys(config, data_key(config.data.train_file));
   bool done = checkpoint_step(job.model()) >= config.train.steps &&
               samples_current(job.dir + "/samples.h5", job.label, keys.sample);
@@ -249,7 +251,7 @@ MethodOutcome method_stage(const nlohmann::json& json, const MethodJob& job, con
   MethodOutcome o;
   o.label = job.label;
   o.seed_index = job.seed_index;
-  const RunConfig config = parse_run_config(json, source);
+  const RunConfig config = parse_run_config(json, source, job.dir);
   const std::string& run = job.dir;
   const std::string data = data_key(config.data.train_file);
   const MethodKeys keys = method_keys(config, data);  // the data file is read once
@@ -277,6 +279,7 @@ MethodOutcome method_stage(const nlohmann::json& json, const MethodJob& job, con
     } else {
       TrainRunOptions to;
       to.resume = have >= 0;
+      to.stop_on_signal = true;  // a Slurm preemption or time limit: checkpoint, exit 75, requeue
       if (to.resume) std::printf("train: resuming %s from step %lld\n", run.c_str(), static_cast<long long>(have));
       train_run(config, run, to);
     }
@@ -339,11 +342,14 @@ double evaluate_stage(const RunConfig& config, const std::vector<std::string>& s
   to.steps = e.encoder_steps;
   to.net.dim = e.encoder_dim;
   to.seed = config.seed;
+  // The training data as the encoder file records it: relative to the run folder when it is in it.
+  const fs::path in_out = fs::absolute(train_file).lexically_normal().lexically_relative(fs::absolute(out).lexically_normal());
+  const std::string source = !in_out.empty() && *in_out.begin() != ".." ? in_out.string() : train_file;
   std::string encoder_hash;
   if (fs::exists(encoder)) {
     try {
       const EncoderInfo i = FrameEncoder::load(encoder).info();
-      if (i.steps == to.steps && i.options.dim == to.net.dim && i.seed == to.seed && i.trained_on == train_file)
+      if (i.steps == to.steps && i.options.dim == to.net.dim && i.seed == to.seed && i.trained_on == source)
         encoder_hash = i.hash;
     } catch (const Error&) {  // unreadable or tampered: train it again
     }
@@ -351,7 +357,7 @@ double evaluate_stage(const RunConfig& config, const std::vector<std::string>& s
   if (!encoder_hash.empty()) {
     std::printf("encoder: %s is trained\n", encoder.c_str());
   } else {
-    const FrameEncoder enc = train_encoder(read_dataset_file(train_file), train_file, to);
+    const FrameEncoder enc = train_encoder(read_dataset_file(train_file), source, to);
     enc.save(encoder);
     encoder_hash = enc.info().hash;
     std::printf("encoder: wrote %s (reconstruction MSE %.5f, %s)\n", encoder.c_str(), enc.info().final_loss,
@@ -371,8 +377,10 @@ double evaluate_stage(const RunConfig& config, const std::vector<std::string>& s
   o.fd_window = e.fd_window > 0 ? e.fd_window : config.train.frames;  // video-level: windows of T_train
   nlohmann::json inputs = {{"evaluate", config.resolved["evaluate"]}, {"encoder", encoder_hash},
                            {"fd_window", o.fd_window}, {"samples", nlohmann::json::array()}};
-  for (const std::string& s : samples) inputs["samples"].push_back({s, read_rollout_file(s).stage_key});
-  for (const std::string& s : memory) inputs["memory"].push_back({s, read_rollout_file(s).stage_key});
+  // Each file by its place in the run folder, not its path: a moved run folder stays evaluated.
+  auto place = [&out](const std::string& s) { return fs::path(s).lexically_relative(out).string(); };
+  for (const std::string& s : samples) inputs["samples"].push_back({place(s), read_rollout_file(s).stage_key});
+  for (const std::string& s : memory) inputs["memory"].push_back({place(s), read_rollout_file(s).stage_key});
   if (!memory.empty()) inputs["versions"]["memory"] = 1;
   for (const MetricInfo& m : metric_catalogue()) inputs["versions"][m.name] = m.version;
   inputs["versions"]["training"] = 1;  // metrics.json's training section

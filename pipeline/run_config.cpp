@@ -17,13 +17,18 @@
 namespace dfb {
 namespace {
 
-void read_data(JsonReader& r, DataConfig& d, DataShape& shape) {
+constexpr const char* kDataFiles[] = {"train_file", "eval_file"};
+
+void read_data(JsonReader& r, DataConfig& d, DataShape& shape, const std::string& base_dir) {
   r.get("dataset", d.dataset)
       .get("train_clips", d.train_clips)
       .get("clip_length", d.clip_length)
       .get("seed", d.seed)
       .get("train_file", d.train_file)
       .get("eval_file", d.eval_file);
+  for (std::string* f : {&d.train_file, &d.eval_file})
+    if (!base_dir.empty() && !f->empty() && std::filesystem::path(*f).is_relative())
+      *f = (std::filesystem::path(base_dir) / *f).lexically_normal().string();
   r.check(d.train_clips >= 1, "train_clips", "must be >= 1");
   r.check(d.clip_length >= 1, "clip_length", "must be >= 1");
   // The options are always checked (they make the evaluation clips when there is no eval_file);
@@ -264,7 +269,7 @@ std::string method_label(const nlohmann::json& method) {
   return method.value("name", std::string("diffusion_forcing"));
 }
 
-RunConfig parse_run_config(const nlohmann::json& json, const std::string& source) {
+RunConfig parse_run_config(const nlohmann::json& json, const std::string& source, const std::string& base_dir) {
   ConfigErrors errors;
   RunConfig c;
   c.resolved = nlohmann::json::object();
@@ -277,7 +282,7 @@ RunConfig parse_run_config(const nlohmann::json& json, const std::string& source
   DataShape shape;
   {
     JsonReader d = r.child("data");
-    read_data(d, c.data, shape);
+    read_data(d, c.data, shape, base_dir);
   }
   {
     JsonReader x = r.child("diffusion");
@@ -343,6 +348,31 @@ nlohmann::json load_config_json(const std::string& preset_or_path, const std::ve
   }
   for (const std::string& o : overrides) apply_override(j, o);
   return j;
+}
+
+nlohmann::json absolute_data_paths(nlohmann::json json) {
+  if (!json.is_object() || !json.contains("data") || !json["data"].is_object()) return json;
+  for (const char* key : kDataFiles) {
+    nlohmann::json& f = json["data"][key];
+    if (f.is_string() && !f.get<std::string>().empty() && std::filesystem::path(f.get<std::string>()).is_relative())
+      f = std::filesystem::absolute(f.get<std::string>()).lexically_normal().string();
+    if (f.is_null()) json["data"].erase(key);
+  }
+  return json;
+}
+
+nlohmann::json data_paths_relative_to(nlohmann::json json, const std::string& root, const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (!json.is_object() || !json.contains("data") || !json["data"].is_object()) return json;
+  const fs::path r = fs::absolute(root).lexically_normal(), d = fs::absolute(dir).lexically_normal();
+  for (const char* key : kDataFiles) {
+    if (!json["data"].contains(key) || !json["data"][key].is_string()) continue;
+    const fs::path f = fs::absolute(json["data"][key].get<std::string>()).lexically_normal();
+    const fs::path in_root = f.lexically_relative(r);
+    if (in_root.empty() || *in_root.begin() == "..") continue;  // not under root: as it is
+    json["data"][key] = f.lexically_relative(d).string();
+  }
+  return json;
 }
 
 DataShape data_shape(const RunConfig& config) {

@@ -81,8 +81,17 @@ struct RunConfig {
 
 // Reads and validates everything (backbone and method options included, by building
 // them through their registries). Throws one dfb::Error listing every problem,
-// each with its JSON path; `source` names where the JSON came from.
-RunConfig parse_run_config(const nlohmann::json& json, const std::string& source);
+// each with its JSON path; `source` names where the JSON came from. Relative data files
+// (data.train_file, data.eval_file) are taken relative to `base_dir` when it is given (a run
+// folder: what its config.json says), else to the working directory; `resolved` keeps them as
+// written, so a run folder that holds its data can be moved.
+RunConfig parse_run_config(const nlohmann::json& json, const std::string& source, const std::string& base_dir = "");
+
+// `json` with relative data files made absolute (from the working directory): what a config
+// given on the command line means, before it is stored in a run folder.
+nlohmann::json absolute_data_paths(nlohmann::json json);
+// `json` with data files under `root` written relative to `dir` (a run folder under `root`).
+nlohmann::json data_paths_relative_to(nlohmann::json json, const std::string& root, const std::string& dir);
 
 // A config from a preset name or a file path, with "a.b=value" overrides applied.
 nlohmann::json load_config_json(const std::string& preset_or_path, const std::vector<std::string>& overrides);

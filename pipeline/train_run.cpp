@@ -38,7 +38,7 @@ RunConfig load_run_config(const std::string& run_dir) {
   if (!fs::exists(path))
     throw Error("no run in '" + run_dir + "' (no config.json); train one with: dfbench train --config smoke --out " +
                 run_dir);
-  return parse_run_config(load_json_file(path), path);
+  return parse_run_config(load_json_file(path), path, run_dir);
 }
 
 }  // namespace dfb

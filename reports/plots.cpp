@@ -23,9 +23,7 @@ const char* const kColors[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69
 // Writes `text` to `script`, runs gnuplot on it and returns the SVG it wrote to `svg`, from <svg on.
 std::string run_gnuplot(const std::string& script, const std::string& text, const std::string& svg) {
   write_file_atomic(script, text);
-  std::string quoted = "'";  // for the shell: ' closes, \' adds a quote, ' reopens
-  for (char c : script) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  const std::string cmd = "gnuplot " + quoted + "' 2>&1";
+  const std::string cmd = "gnuplot " + shell_quote(script) + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) throw Error("report: cannot run gnuplot (install Debian's gnuplot-nox: scripts/setup.sh)");
   std::string output;

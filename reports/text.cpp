@@ -111,4 +111,10 @@ std::string gnuplot_text(const std::string& s) {
   return o;
 }
 
+std::string shell_quote(const std::string& s) {
+  std::string quoted = "'";
+  for (char c : s) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
 }  // namespace dfb

@@ -25,6 +25,8 @@ std::string escape_markdown(const std::string& s);
 std::string markdown_code(const std::string& s);
 // A path segment for a Markdown link or a URL: every byte but A-Z a-z 0-9 - . _ ~ as %XX.
 std::string percent_encode(const std::string& s);
+// One word for a POSIX shell: single-quoted, a quote inside written '\''.
+std::string shell_quote(const std::string& s);
 // A gnuplot string literal of `s`: single-quoted, so gnuplot neither expands backslashes nor
 // runs `backquoted` shell commands in it (it does in double quotes), a quote doubled.
 std::string gnuplot_string(const std::string& s);

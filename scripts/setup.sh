@@ -21,6 +21,7 @@ PACKAGES=(
   clang libclang-rt-14-dev           # scripts/fuzz.sh: the libFuzzer targets (CI runs a short pass)
   chromium                           # scripts/check_report.sh: the report opened headless (tests)
   zlib1g-dev dataset-fashion-mnist   # moving_fashion_mnist: the Fashion-MNIST idx files (gzip)
+  slurm-wlm munge                    # scripts/slurm-local.sh: a one-node Slurm cluster for the tests
 )
 
 for arg in "$@"; do

@@ -5,11 +5,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "base/files.h"
 #include "test_paths.h"
@@ -48,6 +51,32 @@ inline CliResult dfbench(const std::string& args) {
   std::filesystem::remove(base + ".out");
   std::filesystem::remove(base + ".err");
   return r;
+}
+
+// Starts `dfbench --threads 1 ARGS` in the background, its output discarded (for tests that kill it).
+inline pid_t spawn_dfbench(const std::vector<std::string>& args) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    std::vector<std::string> a = {DFB_CLI_PATH, "--threads", "1"};
+    a.insert(a.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& s : a) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// Waits for `pid` until `deadline`; true (and its exit status in `status`) when it ended by then.
+inline bool wait_until(pid_t pid, std::chrono::steady_clock::time_point deadline, int* status) {
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid, status, WNOHANG) == pid) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return waitpid(pid, status, WNOHANG) == pid;
 }
 
 inline std::string write_text(const std::string& path, const std::string& text) {

@@ -219,6 +219,26 @@ TEST(Cli, ReproduceSeedsInChildProcessesPoolsThemInOneEvaluation) {
   close(fd);
 }
 
+// A finished run folder copied elsewhere (another mount point, another machine) and the
+// original removed: a rerun there finds every stage done and changes no file, and its method
+// runs still sample (their config.json names the data relative to themselves).
+TEST(Cli, AMovedRunFolderIsRecognisedAsDone) {
+  const std::string dir = temp_dir("reproduce_moved");
+  const std::string args = " reproduce --preset tiny --methods teacher_forcing --seeds 2 --jobs 1 --set train.steps=6";
+  ASSERT_EQ(dfbench(args + " --out " + dir + "/first").code, 0);
+  ASSERT_EQ(std::system(("cp -a " + dir + "/first " + dir + "/moved && rm -rf " + dir + "/first").c_str()), 0);
+  const auto stamps = file_stamps(dir + "/moved");
+  const CliResult r = dfbench(args + " --out " + dir + "/moved");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(file_stamps(dir + "/moved"), stamps) << r.out;
+  EXPECT_NE(r.out.find("evaluate: " + dir + "/moved/metrics.json is up to date"), std::string::npos) << r.out;
+  const nlohmann::json stored = nlohmann::json::parse(read_file(dir + "/moved/seed1/teacher_forcing/config.json"));
+  EXPECT_EQ(stored["data"]["train_file"], "../../data/train.h5");
+  const CliResult s =
+      dfbench("sample --run " + dir + "/moved/seed1/teacher_forcing --count 2 --out " + dir + "/again.h5");
+  EXPECT_EQ(s.code, 0) << s.err;
+}
+
 TEST(Cli, ReproduceKilledAtAnyPointFinishesLikeAnUninterruptedRun) {
   const std::string dir = temp_dir("reproduce_kill");
   const std::vector<std::string> args = {"reproduce", "--preset", "tiny", "--methods", "teacher_forcing,rolling_diffusion",
@@ -234,26 +254,12 @@ TEST(Cli, ReproduceKilledAtAnyPointFinishesLikeAnUninterruptedRun) {
   const std::string run = dir + "/killed";
   int kills = 0;
   for (int attempt = 1; attempt <= 40; ++attempt) {
-    const pid_t pid = fork();
+    std::vector<std::string> a = args;
+    a.insert(a.end(), {"--out", run, "--jobs", "2"});
+    const pid_t pid = spawn_dfbench(a);
     ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      freopen("/dev/null", "w", stdout);
-      freopen("/dev/null", "w", stderr);
-      std::vector<std::string> a = {DFB_CLI_PATH, "--threads", "1"};
-      a.insert(a.end(), args.begin(), args.end());
-      a.insert(a.end(), {"--out", run, "--jobs", "2"});
-      std::vector<char*> argv;
-      for (std::string& s : a) argv.push_back(s.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(300 * attempt);
     int status = 0;
-    pid_t done = 0;
-    while ((done = waitpid(pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    if (done == pid) {
+    if (wait_until(pid, std::chrono::steady_clock::now() + std::chrono::milliseconds(300 * attempt), &status)) {
       ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "attempt " << attempt;
       break;
     }

@@ -1,4 +1,5 @@
-// Faults in every stage of `dfbench reproduce` (docs/reliability.md): a full disk while the data,
+// Faults in every stage of `dfbench reproduce` (docs/reliability.md): SIGKILL as each stage begins;
+// a full disk while the data,
 // the training, the sampling, the evaluation and the report are written gives one clear error,
 // leaves no partial file, and a rerun with space finishes as if nothing had happened. The full
 // disk is a file size limit (RLIMIT_FSIZE through `ulimit -f`, with SIGXFSZ ignored, so a write
@@ -6,9 +7,14 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/files.h"
@@ -78,6 +84,94 @@ TEST(Faults, AFullDiskInEachStageGivesOneErrorAndARerunFinishesAsIfNothingHappen
   const nlohmann::json a = nlohmann::json::parse(read_file(dir + "/whole/metrics.json"));
   const nlohmann::json b = nlohmann::json::parse(read_file(run + "/metrics.json"));
   EXPECT_EQ(a["metrics"], b["metrics"]);
+}
+
+// SIGKILL as each stage of reproduce has begun: the moment a stage's first file appears, the
+// process is killed (every kill lands while it runs), and the next attempt goes on from there.
+// After the last, nothing half-written is left and the result equals an uninterrupted run's.
+TEST(Faults, SigkillInEachStageOfReproduceResumesToTheSameResult) {
+  const std::string dir = temp_dir("faults_kill");
+  const std::vector<std::string> args = {"reproduce", "--preset", "tiny", "--methods", "teacher_forcing",
+                                         "--set", "train.steps=6", "--jobs", "1"};
+  std::string whole_args;
+  for (const std::string& a : args) whole_args += " " + a;
+  ASSERT_EQ(dfbench_limited(0, whole_args + " --out " + dir + "/whole").code, 0);
+
+  const std::string run = dir + "/run";
+  // What each file's appearance tells: the stage that runs next.
+  const std::vector<std::pair<std::string, std::string>> markers = {
+      {"data/eval.h5", "training"},
+      {"teacher_forcing/checkpoints/step_000003.h5", "training, after a checkpoint"},
+      {"teacher_forcing/samples.h5", "evaluation"},
+      {"encoder.h5", "evaluation, after the encoder"},
+      {"metrics.json", "report"},
+      {"report/plots/training.svg", "report, among its plots"},
+      {"report/strips/truth.png", "report, among its media"}};
+  for (const auto& [marker, stage] : markers) {
+    std::vector<std::string> a = args;
+    a.insert(a.end(), {"--out", run});
+    const pid_t pid = spawn_dfbench(a);
+    ASSERT_GE(pid, 0);
+    int status = 0;
+    bool ended = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (!fs::exists(run + "/" + marker) && !(ended = waitpid(pid, &status, WNOHANG) == pid) &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    if (!ended) ended = waitpid(pid, &status, WNOHANG) == pid;
+    EXPECT_FALSE(ended) << stage << ": the run ended before the kill (status " << status << ")";
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(fs::exists(run + "/" + marker)) << stage;
+  }
+  const CliResult done = dfbench_limited(0, whole_args + " --out " + run);
+  ASSERT_EQ(done.code, 0) << done.err;
+  EXPECT_FALSE(has_temporary_files(run));
+  EXPECT_TRUE(fs::exists(run + "/report/index.html"));
+  EXPECT_EQ(read_rollout_file(run + "/teacher_forcing/samples.h5").generated.frames,
+            read_rollout_file(dir + "/whole/teacher_forcing/samples.h5").generated.frames);
+  const nlohmann::json a = nlohmann::json::parse(read_file(dir + "/whole/metrics.json"));
+  const nlohmann::json b = nlohmann::json::parse(read_file(run + "/metrics.json"));
+  EXPECT_EQ(a["metrics"], b["metrics"]);
+}
+
+// Files that crash libhdf5 or send it into an endless loop (found by scripts/fuzz.sh, kept in
+// tests/fuzz_cases/libhdf5/) are read first in a child process: each costs one error line that
+// names the file, never the process; sound files beside them are not blamed.
+TEST(HostileInput, FilesThatCrashOrHangTheHdf5LibraryCostOneErrorLine) {
+  const std::string dir = temp_dir("hostile_hdf5");
+  const std::string cases = std::string(DFB_SOURCE_DIR) + "/tests/fuzz_cases/libhdf5/";
+  Rollouts r;
+  r.method = "m";
+  r.context = 1;
+  r.t_train = 2;
+  for (Clips* c : {&r.generated, &r.truth}) {
+    c->count = 2, c->length = 4, c->height = 4, c->width = 4, c->channels = 1;
+    c->frames.assign(2 * 4 * 16, 7);
+  }
+  const std::string good = dir + "/good.h5";
+  write_rollout_file(good, r);
+  const CliResult ok = dfbench("check " + good);
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("rollout file: truth 2 x 4 frames of 4x4x1; methods m (2)"), std::string::npos) << ok.out;
+
+  for (const char* name : {"rollout-segv.h5", "rollout-hang.h5", "dataset-segv.h5"}) {
+    const std::string bad = cases + name;
+    const bool dataset = std::string(name).rfind("dataset", 0) == 0;
+    const auto start = std::chrono::steady_clock::now();
+    const CliResult res = dataset ? dfbench("--check-timeout 3 evaluate --samples " + good + " --real " + bad +
+                                            " --out " + dir + "/eval")
+                                  : dfbench("--check-timeout 3 evaluate --samples " + good + " " + bad + " --out " +
+                                            dir + "/eval");
+    EXPECT_EQ(res.code, 1) << name << ": " << res.err;  // an error, not a signal
+    EXPECT_EQ(res.error_lines(), 1) << name << ": " << res.err;
+    EXPECT_EQ(res.err.rfind("dfbench: error: " + bad + ": ", 0), 0u) << name << ": " << res.err;
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 30) << name;
+    EXPECT_FALSE(fs::exists(dir + "/eval/metrics.json")) << name;
+    const CliResult shapes = dfbench("--check-timeout 3 shapes --samples " + bad);
+    EXPECT_EQ(shapes.code, 1) << name << ": " << shapes.err;
+    EXPECT_EQ(shapes.error_lines(), 1) << name << ": " << shapes.err;
+  }
 }
 
 // Strings that become paths are checked where they are read: a method label names a folder, a

@@ -8,12 +8,14 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "base/error.h"
 #include "base/files.h"
 #include "base/progress.h"
 #include "base/rng.h"
+#include "base/stop_signal.h"
 #include "formats/clip_stream.h"
 #include "tensor/checkpoint.h"
 #include "tensor/compat.h"
@@ -161,6 +163,8 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
         return draw_windows(source->count, source->length, tc.batch, tc.frames, g);
       },
       step, stop_at);
+  std::optional<StopSignalScope> stop_scope;
+  if (options.stop_on_signal) stop_scope.emplace();
   for (; step < stop_at; ++step) {
     at::Generator gen = make_generator(step_seed(in.seed, step));
     draw_windows(source->count, source->length, tc.batch, tc.frames, gen);  // `gen` continues past the reader's draws
@@ -217,7 +221,11 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
       log.flush();
       interval_start += std::chrono::steady_clock::now() - v0;  // the step rate leaves the validation out
     }
-    if (done % tc.checkpoint_every == 0 || done == stop_at) save(done);
+    const bool stopping = stop_scope && stop_requested();
+    if (done % tc.checkpoint_every == 0 || done == stop_at || stopping) save(done);
+    if (stopping)
+      throw Stopped("training stopped by " + stop_signal_name() + " after step " + std::to_string(done) +
+                    ", checkpoint " + summary.checkpoint + "; running the same command again resumes");
     if (!options.quiet) {
       char status[64];
       std::snprintf(status, sizeof status, "loss %.4f", loss_value);

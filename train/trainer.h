@@ -21,6 +21,9 @@ struct TrainRunOptions {
   bool resume = false;      // continue from RUN's latest checkpoint (an error when there is none)
   int64_t stop_after = -1;  // stop (with a checkpoint) after this many steps of this call; -1 = run to the end
   bool quiet = false;       // no progress display
+  // SIGUSR1 or SIGTERM during training: checkpoint after the current step and throw dfb::Stopped
+  // (base/stop_signal.h), instead of dying without the steps since the last checkpoint.
+  bool stop_on_signal = false;
 };
 
 struct TrainSummary {

@@ -83,4 +83,27 @@ TEST(Files, StaleTemporariesOfDeadAndZombieWritersAreRemoved) {
 }
 
 }  // namespace
+// Writing a file again removes the temporaries of that file that dead writers left (a writer
+// killed by SIGKILL never reaches its cleanup), and only those.
+TEST(Files, WritingAFileRemovesItsOwnStaleTemporaries) {
+  const fs::path dir = fs::temp_directory_path() / "dfb_files_stale_of";
+  fs::remove_all(dir);
+  make_dirs(dir.string());
+  const pid_t dead = fork();
+  ASSERT_GE(dead, 0);
+  if (dead == 0) _exit(0);
+  ASSERT_EQ(waitpid(dead, nullptr, 0), dead);
+  const std::string d = std::to_string(dead);
+  for (const std::string& name : {"a.json.tmp-" + d, "a.json.x.tmp-" + d, "b.json.tmp-" + d, "xa.json.tmp-" + d})
+    std::ofstream(dir / name) << "half";
+  write_file_atomic((dir / "a.json").string(), "{}");
+  EXPECT_FALSE(fs::exists(dir / ("a.json.tmp-" + d)));
+  EXPECT_TRUE(fs::exists(dir / ("a.json.x.tmp-" + d)));
+  EXPECT_TRUE(fs::exists(dir / ("b.json.tmp-" + d)));
+  EXPECT_TRUE(fs::exists(dir / ("xa.json.tmp-" + d)));
+  EXPECT_EQ(read_file((dir / "a.json").string()), "{}");
+  EXPECT_EQ(remove_stale_temporaries_of((dir / "b.json").string()), 1);
+  fs::remove_all(dir);
+}
+
 }  // namespace dfb

@@ -1,6 +1,8 @@
 // Tests for dfbench data import (datasets/video_import): videos made here with OpenCV's
 // writer, cut into clips, split by video; damaged inputs reported and skipped.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
@@ -161,6 +163,46 @@ TEST(VideoImport, CommandLine) {
   EXPECT_TRUE(fs::exists(dir + "/o.eval.h5"));
   EXPECT_ONE_ERROR(dfbench("data import --videos " + dir + "/c.mp4 --out " + dir + "/n.h5"), "no video gave a clip");
   EXPECT_FALSE(fs::exists(dir + "/n.h5"));
+}
+
+// SIGKILL at any moment of `data import` leaves each target either absent or whole (read with
+// its checksum), never half-written, and an import run again finishes with the clips an
+// uninterrupted one writes, leaving no temporary file.
+TEST(VideoImport, KilledAtAnyPointLeavesNoHalfFileAndARerunFinishesTheSame) {
+  if (std::string(DFB_CLI_PATH).empty()) GTEST_SKIP() << "a torch-free build (DFB_ONLY_TORCH_FREE) has no dfbench binary";
+  const std::string dir = temp_dir("kill");
+  for (int v = 0; v < 6; ++v) write_video(dir + "/v" + std::to_string(v) + ".avi", 400, 20 + 30 * v);
+  auto args = [&](const std::string& out) {
+    return std::vector<std::string>{"data", "import", "--videos", dir, "--size", "32", "--clip", "8", "--out", out};
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  int status = 0;
+  const pid_t whole = spawn_dfbench(args(dir + "/whole.h5"));
+  ASSERT_TRUE(wait_until(whole, t0 + std::chrono::seconds(120), &status));
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  const auto took = std::chrono::steady_clock::now() - t0;
+
+  const std::string out = dir + "/killed.h5", eval = dir + "/killed.eval.h5";
+  int kills = 0;
+  for (int k = 1; k <= 9; ++k) {
+    const pid_t pid = spawn_dfbench(args(out));
+    if (wait_until(pid, std::chrono::steady_clock::now() + took * k / 10, &status)) continue;  // it finished
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    ++kills;
+    for (const std::string& f : {out, eval})
+      if (fs::exists(f)) {
+        EXPECT_NO_THROW(read_dataset_file(f)) << "a kill at " << k << "/10 left " << f << " damaged";
+      }
+  }
+  EXPECT_GE(kills, 3);
+  const pid_t last = spawn_dfbench(args(out));
+  ASSERT_TRUE(wait_until(last, std::chrono::steady_clock::now() + std::chrono::seconds(120), &status));
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(read_dataset_file(out).frames, read_dataset_file(dir + "/whole.h5").frames);
+  EXPECT_EQ(read_dataset_file(eval).frames, read_dataset_file(dir + "/whole.eval.h5").frames);
+  for (const auto& e : fs::directory_iterator(dir))
+    EXPECT_EQ(e.path().string().find(".tmp-"), std::string::npos) << e.path();
 }
 
 // The registered dataset a preset names: clips of the split's videos only, spaced over them.

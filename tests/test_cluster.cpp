@@ -1,0 +1,218 @@
+// Past one machine (docs/cluster.md): a training stopped by Slurm's signal checkpoints and exits
+// 75; the Slurm manifest runs by hand (--task) like a local reproduce; and, where Slurm is
+// installed (scripts/setup.sh), the tiny preset through a real one-node cluster
+// (scripts/slurm-local.sh) equals a local reproduce, also after one task is cancelled halfway
+// and the comparison is submitted again. The Slurm.* tests carry the CTest label "slurm".
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/files.h"
+#include "formats/rollout_file.h"
+#include "tensor/checkpoint.h"
+#include "tests/cli_runner.h"
+
+namespace dfb {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Every file of a run folder that the comparison itself makes, by its place in the folder
+// (logs, the Slurm files, locks and timing records left out).
+std::set<std::string> made_files(const std::string& run) {
+  std::set<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(run)) {
+    if (!e.is_regular_file()) continue;
+    const std::string rel = e.path().lexically_relative(run).string();
+    const std::string name = e.path().filename().string();
+    if (rel.rfind("slurm/", 0) == 0 || name == ".reproduce.lock" || name == "reproduce.log" || name == "outcome.json")
+      continue;
+    files.insert(rel);
+  }
+  return files;
+}
+
+// The same files, the same rollouts, the same metrics.
+void expect_same_comparison(const std::string& a, const std::string& b, const std::vector<std::string>& methods) {
+  EXPECT_EQ(made_files(a), made_files(b));
+  for (const std::string& m : methods)
+    EXPECT_EQ(read_rollout_file(a + "/" + m + "/samples.h5").generated.frames,
+              read_rollout_file(b + "/" + m + "/samples.h5").generated.frames)
+        << m;
+  const nlohmann::json x = nlohmann::json::parse(read_file(a + "/metrics.json"));
+  const nlohmann::json y = nlohmann::json::parse(read_file(b + "/metrics.json"));
+  EXPECT_EQ(x["metrics"], y["metrics"]);
+}
+
+TEST(Cluster, ASignalStopsTrainingWithACheckpointAndExit75AndResumeFinishesTheSame) {
+  const std::string dir = temp_dir("stop_signal");
+  const std::vector<std::string> sets = {"--set", "train.steps=400", "--set", "train.checkpoint_every=1000"};
+  std::vector<std::string> whole = {"train", "--config", "tiny", "--out", dir + "/whole"};
+  whole.insert(whole.end(), sets.begin(), sets.end());
+  int status = 0;
+  ASSERT_TRUE(wait_until(spawn_dfbench(whole), std::chrono::steady_clock::now() + std::chrono::seconds(300), &status));
+
+  std::vector<std::string> args = {"train", "--config", "tiny", "--out", dir + "/stopped"};
+  args.insert(args.end(), sets.begin(), sets.end());
+  const pid_t pid = spawn_dfbench(args);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(dir + "/stopped/train_log.jsonl") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  kill(pid, SIGUSR1);
+  ASSERT_TRUE(wait_until(pid, std::chrono::steady_clock::now() + std::chrono::seconds(60), &status));
+  ASSERT_TRUE(WIFEXITED(status)) << "the signal killed it";
+  EXPECT_EQ(WEXITSTATUS(status), 75);
+  const std::string latest = latest_checkpoint(dir + "/stopped");
+  ASSERT_FALSE(latest.empty()) << "no checkpoint written on the signal (checkpoint_every is 1000)";
+  const int64_t at = read_checkpoint(latest).step;
+  EXPECT_GT(at, 0);
+  EXPECT_LT(at, 400) << "training finished before the signal; make it longer";
+
+  const CliResult resumed = dfbench("train --out " + dir + "/stopped --resume");
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  const CheckpointData a = read_checkpoint(latest_checkpoint(dir + "/whole"));
+  const CheckpointData b = read_checkpoint(latest_checkpoint(dir + "/stopped"));
+  EXPECT_EQ(b.step, 400);
+  for (const auto& [name, t] : a.tensors) EXPECT_TRUE(torch::equal(t, b.tensors.at(name))) << name;
+}
+
+const std::string kMethods = "teacher_forcing,fifo_diffusion,full_sequence";
+
+TEST(Cluster, TheSlurmManifestRunsByHandLikeALocalReproduce) {
+  const std::string dir = temp_dir("manifest");
+  const std::string common = "reproduce --preset tiny --methods " + kMethods + " --set train.steps=6 --out ";
+  ASSERT_EQ(dfbench(common + dir + "/local --jobs 1").code, 0);
+
+  const CliResult dry = dfbench(common + dir + "/hand --slurm --dry-run --partition cpu --array-parallelism 2");
+  ASSERT_EQ(dry.code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("JOB1=$('sbatch' --parsable '"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("\"--dependency=afterok:$JOB1:$JOB2\""), std::string::npos) << dry.out;
+  const std::string tasks = read_file(dir + "/hand/slurm/tasks.sbatch");
+  EXPECT_NE(tasks.find("#SBATCH --array=0,1%2\n"), std::string::npos) << tasks;
+  EXPECT_NE(tasks.find("#SBATCH --partition=cpu\n"), std::string::npos) << tasks;
+  EXPECT_NE(read_file(dir + "/hand/slurm/tasks-2.sbatch").find("#SBATCH --array=2%2\n"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir + "/hand/data")) << "a dry run does no work";
+
+  CliResult st = dfbench("status " + dir + "/hand");
+  ASSERT_EQ(st.code, 0) << st.err;
+  EXPECT_NE(st.out.find("3 task(s): 3 pending"), std::string::npos) << st.out;
+  for (int i = 0; i < 3; ++i) {
+    const CliResult t = dfbench(common + dir + "/hand --task " + std::to_string(i));
+    ASSERT_EQ(t.code, 0) << "task " << i << ": " << t.err;
+  }
+  EXPECT_NE(dfbench(common + dir + "/hand --task 3").err.find("--task 3: no such line"), std::string::npos);
+  st = dfbench("status " + dir + "/hand");
+  EXPECT_NE(st.out.find("3 task(s): 3 done"), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("final    pending"), std::string::npos) << st.out;
+  const CliResult fin = dfbench(common + dir + "/hand --jobs 1");
+  ASSERT_EQ(fin.code, 0) << fin.err;
+  EXPECT_EQ(fin.out.find("train: resuming"), std::string::npos) << "the final job trained:\n" << fin.out;
+  expect_same_comparison(dir + "/local", dir + "/hand", {"teacher_forcing", "fifo_diffusion", "full_sequence"});
+}
+
+// A one-node cluster for one test (scripts/slurm-local.sh), stopped when it ends.
+class LocalSlurm {
+ public:
+  LocalSlurm() : dir_("/tmp/dfb-slurm-" + std::to_string(getpid())) {
+    const std::string out = dir_ + ".env";
+    ok_ = std::system(("'" + std::string(DFB_SOURCE_DIR) + "/scripts/slurm-local.sh' start " + dir_ + " >" + out).c_str()) == 0;
+    if (ok_) setenv("SLURM_CONF", (dir_ + "/slurm.conf").c_str(), 1);
+  }
+  ~LocalSlurm() {
+    if (std::system(("'" + std::string(DFB_SOURCE_DIR) + "/scripts/slurm-local.sh' stop " + dir_ + " 2>/dev/null").c_str())) {
+    }
+    fs::remove_all(dir_);
+    fs::remove(dir_ + ".env");
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  std::string dir_;
+  bool ok_ = false;
+};
+
+bool slurm_installed() { return fs::exists("/usr/sbin/slurmctld") && fs::exists("/usr/sbin/munged"); }
+
+// Waits until the final job's log says it is done; false after `seconds`.
+bool wait_for_final(const std::string& run, int seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  const std::string log = run + "/slurm/logs/final.log";
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fs::exists(log) && read_file(log).find(": done in") != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return false;
+}
+
+std::vector<std::string> job_ids(const std::string& out) {
+  std::vector<std::string> ids;
+  for (size_t at = out.find("# job "); at != std::string::npos; at = out.find("# job ", at + 1))
+    ids.push_back(out.substr(at + 6, out.find('\n', at) - at - 6));
+  return ids;
+}
+
+TEST(Slurm, TheTinyPresetThroughALocalClusterEqualsALocalReproduce) {
+  if (!slurm_installed()) GTEST_SKIP() << "Slurm is not installed (scripts/setup.sh installs slurm-wlm and munge)";
+  LocalSlurm cluster;
+  ASSERT_TRUE(cluster.ok()) << "scripts/slurm-local.sh start failed";
+  const std::string dir = temp_dir("slurm_tiny");
+  const std::string common = "reproduce --preset tiny --methods " + kMethods + " --set train.steps=6 --out ";
+  ASSERT_EQ(dfbench(common + dir + "/local --jobs 1").code, 0);
+  const CliResult sub = dfbench(common + dir + "/slurm --slurm");
+  ASSERT_EQ(sub.code, 0) << sub.err;
+  EXPECT_EQ(job_ids(sub.out).size(), 3u) << sub.out;
+  ASSERT_TRUE(wait_for_final(dir + "/slurm", 300)) << dfbench("status " + dir + "/slurm").out;
+  const CliResult st = dfbench("status " + dir + "/slurm");
+  EXPECT_NE(st.out.find("3 task(s): 3 done"), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("final    done"), std::string::npos) << st.out;
+  expect_same_comparison(dir + "/local", dir + "/slurm", {"teacher_forcing", "fifo_diffusion", "full_sequence"});
+}
+
+TEST(Slurm, ATaskCancelledHalfwayAndSubmittedAgainFinishesTheSame) {
+  if (!slurm_installed()) GTEST_SKIP() << "Slurm is not installed (scripts/setup.sh installs slurm-wlm and munge)";
+  LocalSlurm cluster;
+  ASSERT_TRUE(cluster.ok()) << "scripts/slurm-local.sh start failed";
+  const std::string dir = temp_dir("slurm_cancel");
+  const std::string common = "reproduce --preset tiny --methods teacher_forcing,diffusion_forcing --set train.steps=300 "
+                             "--set train.checkpoint_every=20 --out ";
+  ASSERT_EQ(dfbench(common + dir + "/local --jobs 1").code, 0);
+  const std::string run = dir + "/slurm";
+  const CliResult sub = dfbench(common + run + " --slurm");
+  ASSERT_EQ(sub.code, 0) << sub.err;
+  const std::vector<std::string> ids = job_ids(sub.out);
+  ASSERT_EQ(ids.size(), 2u) << sub.out;
+  // Task 0 is cancelled once it has written a checkpoint and before it has finished.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+  while (!fs::exists(checkpoint_path(run + "/teacher_forcing", 40)) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(std::system(("scancel " + ids[0] + "_0").c_str()), 0);
+  // The final job can no longer start (afterok); cancel it and wait for task 1.
+  while (!(fs::exists(run + "/diffusion_forcing/outcome.json")) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  if (std::system(("scancel " + ids[1] + " 2>/dev/null").c_str())) {
+  }  // already gone where Slurm cancels jobs whose dependency can never be met
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const CliResult st = dfbench("status " + run);
+  EXPECT_NE(st.out.find("task 0   failed"), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("task 1   done"), std::string::npos) << st.out;
+  EXPECT_LT(read_checkpoint(latest_checkpoint(run + "/teacher_forcing")).step, 300) << "task 0 finished before it was cancelled";
+
+  const CliResult again = dfbench(common + run + " --slurm");
+  ASSERT_EQ(again.code, 0) << again.err;
+  ASSERT_TRUE(wait_for_final(run, 300)) << dfbench("status " + run).out;
+  EXPECT_NE(read_file(run + "/slurm/logs/task-0.log").find("train: resuming"), std::string::npos);
+  expect_same_comparison(dir + "/local", run, {"teacher_forcing", "diffusion_forcing"});
+}
+
+}  // namespace
+}  // namespace dfb
