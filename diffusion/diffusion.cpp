@@ -166,9 +166,10 @@ torch::Tensor Diffusion::loss_weights(const torch::Tensor& levels) const {
 }
 
 torch::Tensor Diffusion::loss(const torch::Tensor& prediction, const torch::Tensor& target,
-                              const torch::Tensor& levels, const torch::Tensor& mask) const {
+                              const torch::Tensor& levels, const torch::Tensor& mask, double count) const {
   torch::Tensor per_frame = (prediction - target).pow(2).flatten(2).mean(-1);  // [B, T]
   torch::Tensor w = loss_weights(levels).to(per_frame.device()) * mask.to(per_frame.dtype());
+  if (count > 0) return (per_frame * w).sum() / count;
   return (per_frame * w).sum() / mask.to(per_frame.dtype()).sum().clamp_min(1);
 }
 

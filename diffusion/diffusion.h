@@ -57,8 +57,10 @@ class Diffusion {
   // Per-frame loss weights [B, T] (0 where ℓ = 0) for the configured weighting.
   torch::Tensor loss_weights(const torch::Tensor& levels) const;
   // Σ_frames mask · w · mean_CHW (pred − target)² / Σ mask: a mean over the frames that carry loss.
+  // `count` > 0 replaces Σ mask: the frames carrying loss in the whole batch when these rows are
+  // one process's share of it (data-parallel training sums the shares).
   torch::Tensor loss(const torch::Tensor& prediction, const torch::Tensor& target, const torch::Tensor& levels,
-                     const torch::Tensor& mask) const;
+                     const torch::Tensor& mask, double count = 0) const;
 
   // One DDIM step per frame from level `from` to level `to` (to <= from), given the estimates at x.
   // Frames with from == to are returned bit-for-bit unchanged. eta = 0: deterministic DDIM.

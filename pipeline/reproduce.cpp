@@ -29,6 +29,7 @@
 #include "pipeline/run_config.h"
 #include "pipeline/run_parts.h"
 #include "rollout/method.h"
+#include "train/distributed.h"
 
 namespace dfb {
 namespace fs = std::filesystem;
@@ -93,6 +94,9 @@ std::vector<std::string> comparison_args(const ReproduceOptions& a, const std::v
 
 void reproduce(const ReproduceOptions& a) {
   const auto t_all = std::chrono::steady_clock::now();
+  if (world_from_environment().size > 1)
+    throw Error("reproduce runs as one process (WORLD_SIZE or SLURM_NTASKS says several): its trainings do not "
+                "yet spread over processes; run 'dfbench train' under torchrun or srun for that (docs/cluster.md)");
   std::vector<std::string> sets = a.sets;
   if (!a.device.empty()) sets.push_back("device=" + a.device);
   if (!a.precision.empty()) {

@@ -8,6 +8,8 @@
 #include "base/json_reader.h"
 #include "pipeline/run_parts.h"
 #include "pipeline/validation.h"
+#include "tensor/compat.h"
+#include "train/distributed.h"
 
 namespace dfb {
 namespace fs = std::filesystem;
@@ -17,6 +19,15 @@ TrainSummary train_run(const RunConfig& config, const std::string& run_dir, cons
   in.name = config.name;
   in.seed = config.seed;
   in.device = config.device;
+  // One of several processes (torchrun or srun set the variables): join them.
+  TrainRunOptions o = options;
+  std::unique_ptr<Communicator> world;
+  const WorldOptions w = world_from_environment();
+  if (w.size > 1 && !o.world) {
+    if (in.device == "cuda") in.device = "cuda:" + std::to_string(w.local_rank);  // one GPU per process
+    world = std::make_unique<Communicator>(w, parse_device(in.device));
+    o.world = world.get();
+  }
   // The run's own config: its one method, without the comparison's "methods" list (whose
   // entries a non-causal method's resolved backbone could not serve when the file is read back).
   in.config_text = config_for_method(config.resolved, config.method).dump(2) + "\n";
@@ -30,7 +41,7 @@ TrainSummary train_run(const RunConfig& config, const std::string& run_dir, cons
   in.make_backbone = [&config, shape] { return build_backbone(config, shape); };
   in.open_data = [&config] { return open_train_source(config); };
   in.validate = make_validation(config, *method);
-  return train(in, run_dir, options);
+  return train(in, run_dir, o);
 }
 
 RunConfig load_run_config(const std::string& run_dir) {

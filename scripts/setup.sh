@@ -22,6 +22,7 @@ PACKAGES=(
   chromium                           # scripts/check_report.sh: the report opened headless (tests)
   zlib1g-dev dataset-fashion-mnist   # moving_fashion_mnist: the Fashion-MNIST idx files (gzip)
   slurm-wlm munge                    # scripts/slurm-local.sh: a one-node Slurm cluster for the tests
+  libgloo-dev                        # c10d's Gloo headers: data-parallel training across processes
 )
 
 for arg in "$@"; do

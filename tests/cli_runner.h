@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "base/files.h"
@@ -53,10 +54,13 @@ inline CliResult dfbench(const std::string& args) {
   return r;
 }
 
-// Starts `dfbench --threads 1 ARGS` in the background, its output discarded (for tests that kill it).
-inline pid_t spawn_dfbench(const std::vector<std::string>& args) {
+// Starts `dfbench --threads 1 ARGS` in the background with these environment variables added,
+// its output discarded (for tests that kill it or run several at once).
+inline pid_t spawn_dfbench(const std::vector<std::string>& args,
+                           const std::vector<std::pair<std::string, std::string>>& env = {}) {
   const pid_t pid = fork();
   if (pid == 0) {
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
     freopen("/dev/null", "w", stdout);
     freopen("/dev/null", "w", stderr);
     std::vector<std::string> a = {DFB_CLI_PATH, "--threads", "1"};

@@ -78,8 +78,16 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
   if (options.resume && latest.empty() && !fs::exists(config_path))
     throw Error("nothing to resume in '" + run_dir + "' (no checkpoint); start it without --resume");
   const std::string& config_text = in.config_text;
-  if (!options.resume || !fs::exists(config_path)) write_file_atomic(config_path, config_text);
-  write_file_atomic((fs::path(run_dir) / "env.json").string(), in.environment_json);
+  // Data parallel: every rank has made the checks above before rank 0 writes anything.
+  const int64_t rank = options.world ? options.world->rank() : 0, ranks = options.world ? options.world->size() : 1;
+  const bool writer = rank == 0;
+  if (tc.batch % ranks != 0)
+    throw Error("train.batch " + std::to_string(tc.batch) + " does not divide among " + std::to_string(ranks) +
+                " processes; make it a multiple of the world size");
+  const int64_t share = tc.batch / ranks;
+  if (options.world) options.world->barrier();
+  if (writer && (!options.resume || !fs::exists(config_path))) write_file_atomic(config_path, config_text);
+  if (writer) write_file_atomic((fs::path(run_dir) / "env.json").string(), in.environment_json);
 
   // Data: clips read by index (a dataset file is streamed, never loaded whole).
   const std::unique_ptr<ClipSource> source = in.open_data();
@@ -118,32 +126,41 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
     summary.checkpoint = latest;
     ck = CheckpointData();  // its tensors are copied in: not held through the training
   }
-  truncate_log(log_path, step);
+  if (writer) truncate_log(log_path, step);
   summary.start_step = step;
   if (step >= tc.steps) {
     summary.end_step = step;
     return summary;
   }
 
-  std::ofstream log(log_path, std::ios::app);
-  if (!log) throw Error("cannot append to " + log_path);
+  std::ofstream log;  // rank 0's
+  if (writer) log.open(log_path, std::ios::app);
+  if (writer && !log) throw Error("cannot append to " + log_path);
   int64_t count = 0;
   for (const auto& p : model->parameters()) count += p.numel();
-  if (step == 0)
+  if (step == 0 && writer)
     log << nlohmann::json{{"step", 0}, {"batch", tc.batch}, {"frames", tc.frames}, {"parameters", count},
                           {"clips", source->count}}
                .dump()
         << "\n";
-  if (!options.quiet) {
+  const bool quiet = options.quiet || !writer;
+  if (!quiet) {
     std::fprintf(stderr, "train %s: %s %s, %lld parameters, %lld steps of %lld clips x %lld frames, %s %s, %d threads%s\n",
                  in.name.c_str(), method.name().c_str(), in.backbone_name.c_str(),
                  static_cast<long long>(count), static_cast<long long>(tc.steps), static_cast<long long>(tc.batch),
                  static_cast<long long>(tc.frames), in.device.c_str(), precision_name(tc.precision), at::get_num_threads(),
                  step > 0 ? (", resuming at step " + std::to_string(step)).c_str() : "");
+    if (options.world)
+      std::fprintf(stderr, "train %s: rank 0 of %lld processes (%s), %lld clips each per step\n", in.name.c_str(),
+                   static_cast<long long>(ranks), options.world->backend().c_str(), static_cast<long long>(share));
   }
   Progress progress("train " + in.name, tc.steps, step);
   auto save = [&](int64_t done) {
     const std::string path = checkpoint_path(run_dir, done);
+    if (!writer) {  // rank 0 writes it
+      summary.checkpoint = path;
+      return;
+    }
     write_checkpoint(path, done, in.seed, config_text,
                      {{"model", params}, {"ema", ema_params}, {"optim", adam.state()}});
     prune_checkpoints(run_dir, tc.keep_checkpoints);
@@ -158,9 +175,10 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
   // The batches of the coming steps are read on a background thread while this one computes.
   BatchPrefetcher data(
       *source, tc.frames,
-      [&](int64_t s) {
+      [&](int64_t s) {  // the global batch's windows; this rank reads its share
         at::Generator g = make_generator(step_seed(in.seed, s));
-        return draw_windows(source->count, source->length, tc.batch, tc.frames, g);
+        std::vector<ClipWindow> all = draw_windows(source->count, source->length, tc.batch, tc.frames, g);
+        return std::vector<ClipWindow>(all.begin() + rank * share, all.begin() + (rank + 1) * share);
       },
       step, stop_at);
   std::optional<StopSignalScope> stop_scope;
@@ -169,11 +187,12 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
     at::Generator gen = make_generator(step_seed(in.seed, step));
     draw_windows(source->count, source->length, tc.batch, tc.frames, gen);  // `gen` continues past the reader's draws
     std::vector<uint8_t> bytes = data.take(step);
-    torch::Tensor x0 = frames_to_tensor(bytes.data(), tc.batch, tc.frames, source->height, source->width, source->channels).to(device);
+    torch::Tensor x0 = frames_to_tensor(bytes.data(), share, tc.frames, source->height, source->width, source->channels).to(device);
     torch::Tensor loss;
     auto forward_backward = [&] {
       loss = training_loss(*model, method, diffusion, x0, gen, tc.precision,
-                           static_cast<double>(step) / static_cast<double>(tc.steps));
+                           static_cast<double>(step) / static_cast<double>(tc.steps),
+                           options.world ? BatchShare{tc.batch, rank * share} : BatchShare{});
       adam.zero_grad();
       loss.backward();
     };
@@ -182,7 +201,20 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
       step_flops = profile_ops(forward_backward).flops;
     else
       forward_backward();
-    const double loss_value = loss.item<double>();
+    double loss_value = 0;
+    bool stopping = stop_scope && stop_requested();
+    if (options.world) {  // the shares' gradients and losses sum to the whole batch's; all stop together
+      torch::Tensor grads = flat.grads();
+      options.world->all_reduce_sum(grads);
+      torch::Tensor info = torch::stack({loss.detach().to(torch::kFloat32).reshape({}),
+                                         torch::tensor(stopping ? 1.0f : 0.0f).to(loss.device())});
+      options.world->all_reduce_sum(info);
+      info = info.to(torch::kCPU);
+      loss_value = info[0].item<double>();
+      stopping = info[1].item<double>() > 0;
+    } else {
+      loss_value = loss.item<double>();
+    }
     if (!std::isfinite(loss_value))
       throw Error("training diverged: the loss is " + std::to_string(loss_value) + " at step " + std::to_string(step) +
                   (summary.checkpoint.empty() ? std::string() : "; the last good checkpoint is " + summary.checkpoint) +
@@ -203,13 +235,15 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
                           {"steps_per_second", interval_n / std::max(secs, 1e-9)}};
       if (step_flops > 0) line["step_flops"] = step_flops;
       step_flops = 0;
-      log << line.dump() << "\n";
-      log.flush();
+      if (writer) {
+        log << line.dump() << "\n";
+        log.flush();
+      }
       interval_loss = 0;
       interval_n = 0;
       interval_start = std::chrono::steady_clock::now();
     }
-    if (in.validate && tc.validate_every > 0 && (done % tc.validate_every == 0 || done == tc.steps)) {
+    if (writer && in.validate && tc.validate_every > 0 && (done % tc.validate_every == 0 || done == tc.steps)) {
       const auto v0 = std::chrono::steady_clock::now();
       const std::map<std::string, double> scores = in.validate(ema);
       nlohmann::json values = nlohmann::json::object();
@@ -221,12 +255,11 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
       log.flush();
       interval_start += std::chrono::steady_clock::now() - v0;  // the step rate leaves the validation out
     }
-    const bool stopping = stop_scope && stop_requested();
     if (done % tc.checkpoint_every == 0 || done == stop_at || stopping) save(done);
     if (stopping)
       throw Stopped("training stopped by " + stop_signal_name() + " after step " + std::to_string(done) +
                     ", checkpoint " + summary.checkpoint + "; running the same command again resumes");
-    if (!options.quiet) {
+    if (!quiet) {
       char status[64];
       std::snprintf(status, sizeof status, "loss %.4f", loss_value);
       progress.update(done, status);
@@ -235,7 +268,7 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
   summary.end_step = step;
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   summary.data_wait_seconds = data.waited_seconds();
-  if (!options.quiet) {
+  if (!quiet) {
     char status[96];
     std::snprintf(status, sizeof status, "loss %.6f, waited for data %.1f%% of the time", summary.last_loss,
                   100.0 * summary.data_wait_seconds / std::max(summary.seconds, 1e-9));

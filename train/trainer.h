@@ -13,6 +13,7 @@
 #include "diffusion/diffusion.h"
 #include "formats/clip_stream.h"
 #include "rollout/method.h"
+#include "train/distributed.h"
 #include "train/train_config.h"
 
 namespace dfb {
@@ -24,6 +25,10 @@ struct TrainRunOptions {
   // SIGUSR1 or SIGTERM during training: checkpoint after the current step and throw dfb::Stopped
   // (base/stop_signal.h), instead of dying without the steps since the last checkpoint.
   bool stop_on_signal = false;
+  // One of several processes training together (train/distributed.h), or null: alone. Each
+  // takes its share of every global batch (train.batch must divide by the world size), the
+  // gradients are summed, and only rank 0 writes the run folder.
+  Communicator* world = nullptr;
 };
 
 struct TrainSummary {
