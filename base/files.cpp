@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -16,9 +17,30 @@
 
 namespace dfb {
 
+namespace {
+
+// This machine's name as temporary names carry it: letters, digits, '.' and '-' only.
+const std::string& host_tag() {
+  static const std::string tag = [] {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0) return std::string("localhost");
+    std::string t;
+    for (const char* c = name; *c; ++c)
+      if (std::isalnum(static_cast<unsigned char>(*c)) || *c == '.' || *c == '-') t += *c;
+    return t.empty() ? std::string("localhost") : t;
+  }();
+  return tag;
+}
+
+}  // namespace
+
+std::string temporary_path(const std::string& path) {
+  return path + ".tmp-" + std::to_string(::getpid()) + "@" + host_tag();
+}
+
 void write_file_atomic(const std::string& path, const std::string& content) {
   remove_stale_temporaries_of(path);
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  const std::string tmp = temporary_path(path);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) throw Error("cannot write '" + path + "': " + std::strerror(errno));
   size_t done = 0;
@@ -81,13 +103,20 @@ bool may_still_write(pid_t pid) {
   return state != 'Z' && state != 'X';
 }
 
-// Whether `name` is "<prefix>.tmp-<pid>" (any prefix when `prefix` is null) of a writer that is gone.
+// Whether `name` is "<prefix>.tmp-<pid>[@<host>]" (any prefix when `prefix` is null) of a writer
+// on this machine that is gone. A temporary of another machine (a shared file system) is never
+// judged: its writer's PID means nothing here.
 bool stale_temporary(const std::string& name, const std::string* prefix) {
   const size_t at = name.rfind(".tmp-");
   if (at == std::string::npos || at + 5 >= name.size()) return false;
   if (prefix && name.compare(0, at, *prefix) != 0) return false;
   if (prefix && at != prefix->size()) return false;
-  const std::string digits = name.substr(at + 5);
+  std::string digits = name.substr(at + 5);
+  if (const size_t h = digits.find('@'); h != std::string::npos) {
+    if (digits.substr(h + 1) != host_tag()) return false;
+    digits.resize(h);
+  }
+  if (digits.empty()) return false;
   if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) return false;
   const pid_t pid = static_cast<pid_t>(std::stol(digits));
   return pid != ::getpid() && !may_still_write(pid);  // else its writer may still be at work

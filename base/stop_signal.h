@@ -18,8 +18,10 @@ class Stopped : public Error {
   explicit Stopped(const std::string& message) : Error(message) {}
 };
 
-// Installs the handlers for SIGUSR1 and SIGTERM; restores the previous ones when destroyed.
-// A second signal while the flag is already set ends the process at once.
+// Installs the handlers for SIGUSR1 and SIGTERM; restores the previous ones when destroyed, and
+// then raises a signal that arrived but was not consumed (it came after the last check: the
+// process ends as the signal would have ended it). A second signal while the flag is already set
+// ends the process at once.
 class StopSignalScope {
  public:
   StopSignalScope();
@@ -31,5 +33,7 @@ class StopSignalScope {
 // Whether a stop signal arrived since the outermost scope began; its name ("SIGTERM") or "".
 bool stop_requested();
 std::string stop_signal_name();
+// The work stopped as asked (it threw Stopped): the scope's end raises nothing.
+void consume_stop_request();
 
 }  // namespace dfb

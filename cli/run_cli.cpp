@@ -2,6 +2,8 @@
 // exception and ends the process with one line on stderr and a non-zero status.
 #include <torch/torch.h>
 
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -41,6 +43,7 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  signal(SIGCHLD, SIG_DFL);  // inherited as ignored, children could not be waited for
   try {
     const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(n);

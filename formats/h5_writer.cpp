@@ -101,7 +101,7 @@ Writer::Writer(const std::string& path) : impl_(std::make_unique<Impl>()), path_
   quiet_hdf5();
   impl_->path = path;
   remove_stale_temporaries_of(path);  // what a writer of this file killed before left behind
-  impl_->tmp = path + ".tmp-" + std::to_string(static_cast<long>(getpid()));
+  impl_->tmp = temporary_path(path);
   Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
   H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG);
   impl_->file = Handle(H5Fcreate(impl_->tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);

@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -122,18 +124,27 @@ CapturedRun run_captured(const std::string& program, const std::vector<std::stri
       run.output.append(buf, static_cast<size_t>(n));
       if (run.output.size() > 65536) run.output.erase(0, run.output.size() - 65536);
     }
-    if (waitpid(pid, &status, WNOHANG) == pid) {
+    const pid_t w = waitpid(pid, &status, WNOHANG);
+    if (w == pid) {
       reaped = true;
+    } else if (w < 0 && errno != EINTR) {  // e.g. SIGCHLD ignored: the child cannot be waited for
+      kill(pid, SIGKILL);
+      close(fds[0]);
+      throw Error("cannot wait for a child process: " + std::string(std::strerror(errno)));
     } else if (std::chrono::steady_clock::now() >= deadline) {
       kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
       run.timed_out = true;
       reaped = true;
     } else {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
-  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) run.output.append(buf, static_cast<size_t>(n));
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) {
+    run.output.append(buf, static_cast<size_t>(n));
+    if (run.output.size() > 65536) run.output.erase(0, run.output.size() - 65536);
+  }
   close(fds[0]);
   if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status) && !run.timed_out) run.signal = WTERMSIG(status);

@@ -117,6 +117,7 @@ void check_files_isolated(const std::vector<std::string>& paths, FileKind kind, 
     if (!ec) bytes += static_cast<double>(size);
   }
   if (timeout <= 0) timeout = 60.0 * static_cast<double>(paths.size()) + 60.0 * bytes / (1024.0 * 1024.0 * 1024.0);
+  timeout = std::min(timeout, 1e7);  // about 115 days: the deadline stays representable
   std::vector<std::string> args = {"check", "--kind", file_kind_name(kind), "--"};
   args.insert(args.end(), paths.begin(), paths.end());
   const CapturedRun run = run_captured(options.program, args, timeout);
@@ -136,9 +137,13 @@ void check_files_isolated(const std::vector<std::string>& paths, FileKind kind, 
     throw Error(path + ": the HDF5 library crashed reading it (" + signal_text(run.signal) +
                 " in a child process that reads files first); the file is damaged or made to be hostile "
                 "(docs/reliability.md)");
-  std::string line = tail_of(run.output, 1);
+  // Its error line (libhdf5 may print more after it, as the library closes).
   const std::string prefix = "dfbench: error: ";
-  if (line.rfind(prefix, 0) == 0) line = line.substr(prefix.size());
+  std::string line;
+  if (const size_t at = run.output.rfind(prefix); at != std::string::npos)
+    line = run.output.substr(at + prefix.size(), run.output.find('\n', at) - at - prefix.size());
+  else
+    line = tail_of(run.output, 1);
   throw Error(line.empty() || run.exit_code != 1
                   ? path + ": could not be read (dfbench check exited " + std::to_string(run.exit_code) + ")"
                   : line);

@@ -97,7 +97,7 @@ void reproduce(const ReproduceOptions& a) {
   if (world_from_environment().size > 1)
     throw Error("reproduce runs as one process (WORLD_SIZE or SLURM_NTASKS says several): its trainings do not "
                 "yet spread over processes; run 'dfbench train' under torchrun or srun for that (docs/cluster.md)");
-  std::vector<std::string> sets = a.sets;
+  std::vector<std::string> sets = absolute_data_overrides(a.sets);  // children and Slurm jobs may run elsewhere
   if (!a.device.empty()) sets.push_back("device=" + a.device);
   if (!a.precision.empty()) {
     sets.push_back("train.precision=" + a.precision);

@@ -337,7 +337,7 @@ nlohmann::json load_config_json(const std::string& preset_or_path, const std::ve
                        preset_or_path.find(".json") != std::string::npos ||
                        std::filesystem::exists(preset_or_path);
   if (is_file) {
-    j = load_json_file(preset_or_path);
+    j = absolute_data_paths(load_json_file(preset_or_path), std::filesystem::path(preset_or_path).parent_path().string());
   } else {
     const std::string text = preset_json(preset_or_path);
     try {
@@ -346,19 +346,35 @@ nlohmann::json load_config_json(const std::string& preset_or_path, const std::ve
       throw Error("embedded preset '" + preset_or_path + "' is not valid JSON: " + e.what());
     }
   }
-  for (const std::string& o : overrides) apply_override(j, o);
+  for (const std::string& o : absolute_data_overrides(overrides)) apply_override(j, o);
   return j;
 }
 
-nlohmann::json absolute_data_paths(nlohmann::json json) {
+nlohmann::json absolute_data_paths(nlohmann::json json, const std::string& base) {
+  namespace fs = std::filesystem;
   if (!json.is_object() || !json.contains("data") || !json["data"].is_object()) return json;
+  const fs::path root = fs::absolute(base.empty() ? fs::path(".") : fs::path(base));
   for (const char* key : kDataFiles) {
+    if (!json["data"].contains(key)) continue;
     nlohmann::json& f = json["data"][key];
-    if (f.is_string() && !f.get<std::string>().empty() && std::filesystem::path(f.get<std::string>()).is_relative())
-      f = std::filesystem::absolute(f.get<std::string>()).lexically_normal().string();
-    if (f.is_null()) json["data"].erase(key);
+    if (f.is_string() && !f.get<std::string>().empty() && fs::path(f.get<std::string>()).is_relative())
+      f = (root / f.get<std::string>()).lexically_normal().string();
   }
   return json;
+}
+
+std::vector<std::string> absolute_data_overrides(std::vector<std::string> overrides) {
+  for (std::string& o : overrides) {
+    for (const char* key : kDataFiles) {
+      const std::string prefix = std::string("data.") + key + "=";
+      if (o.rfind(prefix, 0) != 0) continue;
+      std::string value = o.substr(prefix.size());
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+      if (!value.empty() && std::filesystem::path(value).is_relative())
+        o = prefix + std::filesystem::absolute(value).lexically_normal().string();
+    }
+  }
+  return overrides;
 }
 
 nlohmann::json data_paths_relative_to(nlohmann::json json, const std::string& root, const std::string& dir) {

@@ -1,6 +1,7 @@
 // The comparison as Slurm jobs (see slurm.h).
 #include "pipeline/slurm.h"
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -57,15 +58,18 @@ std::string task_script(const std::string& run, const std::string& name, const s
   s += "#SBATCH --requeue\n#SBATCH --signal=B:USR1@" + std::to_string(o.signal_seconds) + "\n";
   s += "# Written by dfbench reproduce --slurm: manifest line $SLURM_ARRAY_TASK_ID of " + run +
        "/slurm/manifest.tsv.\n";
-  s += "# A task stopped by a signal exits 75 with its checkpoint written; near its time limit it requeues itself.\n";
+  s += "# A training stopped by a signal exits 75 with its checkpoint written; near its time limit the task\n"
+       "# requeues itself whatever stage it was in (a stage resumes by its key).\n";
   s += "echo \"== task $SLURM_ARRAY_TASK_ID on $(hostname), job ${SLURM_ARRAY_JOB_ID}_$SLURM_ARRAY_TASK_ID, "
        "$(date -u +%FT%TZ)\"\n";
   s += dfbench_line(command) + " --jobs 1 --task \"$SLURM_ARRAY_TASK_ID\" &\n";
   s += "child=$!\nrequeue=0\n";
-  s += "trap 'requeue=1; kill -TERM \"$child\" 2>/dev/null' USR1  # the time limit is near: stop and requeue\n";
-  s += "trap 'kill -TERM \"$child\" 2>/dev/null' TERM  # scancel or preemption: stop (Slurm requeues a preempted job)\n";
+  s += "# The time limit is near (SIGUSR1 to this shell only): stop dfbench, then requeue the task.\n";
+  s += "trap 'requeue=1; kill -USR1 \"$child\" 2>/dev/null' USR1\n";
+  s += "# scancel or preemption: Slurm signals dfbench itself; this shell only waits for it.\n";
+  s += "trap ':' TERM\n";
   s += "while :; do wait \"$child\"; rc=$?; kill -0 \"$child\" 2>/dev/null || break; done\n";
-  s += "if [ \"$rc\" -eq 75 ] && [ \"$requeue\" -eq 1 ]; then\n  scontrol requeue \"${SLURM_ARRAY_JOB_ID}_$SLURM_ARRAY_TASK_ID\"\nfi\n";
+  s += "if [ \"$rc\" -ne 0 ] && [ \"$requeue\" -eq 1 ]; then\n  scontrol requeue \"${SLURM_ARRAY_JOB_ID}_$SLURM_ARRAY_TASK_ID\"\nfi\n";
   s += "exit \"$rc\"\n";
   return s;
 }
@@ -92,12 +96,25 @@ std::string sbatch(const SlurmOptions& o, const std::vector<std::string>& args) 
   return id;
 }
 
+// Words that go into #SBATCH lines and comments unquoted: no whitespace, control characters or
+// '%' (sbatch's filename patterns); the run folder also not.
+void check_word(const std::string& what, const std::string& value, const std::string& allowed_extra) {
+  for (const unsigned char c : value)
+    if (!(std::isalnum(c) || allowed_extra.find(static_cast<char>(c)) != std::string::npos))
+      throw Error("--slurm: " + what + " '" + value + "' holds '" + std::string(1, static_cast<char>(c)) +
+                  "'; it goes into #SBATCH lines, so only letters, digits and '" + allowed_extra + "' are allowed");
+}
+
 }  // namespace
 
 SlurmSubmission submit_slurm(const std::string& run, const std::vector<SlurmTask>& tasks,
                              const std::vector<std::string>& command, const SlurmOptions& o) {
   if (tasks.empty()) throw Error("--slurm: no method to run");
   const std::string dir = fs::absolute(run).lexically_normal().string();
+  check_word("the run folder", dir, "/._-+,:=@");
+  check_word("--partition", o.partition, "._-,");
+  check_word("--account", o.account, "._-");
+  check_word("--time", o.time, ":-");
   make_dirs(dir + "/slurm/logs");
   SlurmSubmission s;
   s.manifest = dir + "/slurm/manifest.tsv";
@@ -106,7 +123,7 @@ SlurmSubmission submit_slurm(const std::string& run, const std::vector<SlurmTask
     m += std::to_string(t.index) + "\t" + t.label + "\t" + std::to_string(t.seed_index) + "\t" + t.dir + "\t" +
          t.train_key + "\t" + (t.waits ? "1" : "0") + "\n";
   write_file_atomic(s.manifest, m);
-  const std::string name = "dfbench-" + fs::path(dir).filename().string();
+  const std::string name = "dfbench-" + fs::path(dir).filename().string();  // checked with the folder
   const std::string first = index_list(tasks, false), second = index_list(tasks, true);
   s.scripts.push_back(dir + "/slurm/tasks.sbatch");
   write_file_atomic(s.scripts.back(), task_script(dir, name, first, command, o));
@@ -183,8 +200,12 @@ std::string format_run_status(const std::string& run, double stale_minutes) {
     if (finished) return "done";
     if (!fs::exists(log)) return "pending";
     const std::string tail = tail_lines(log, 3);
-    if (tail.find("error") != std::string::npos || tail.find("CANCELLED") != std::string::npos ||
-        tail.find("dfbench: stopped:") != std::string::npos) {
+    if (tail.find("DUE TO JOB REQUEUE") != std::string::npos || tail_lines(log, 1).rfind("dfbench: stopped:", 0) == 0) {
+      *detail = tail;  // a training stopped with its checkpoint: requeued or to be submitted again
+      return "stopped";
+    }
+    if (tail.find("dfbench: error:") != std::string::npos || tail.find("slurmstepd") != std::string::npos ||
+        tail.find("CANCELLED") != std::string::npos) {
       *detail = tail;
       return "failed";
     }

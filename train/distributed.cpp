@@ -63,6 +63,7 @@ WorldOptions world_from_environment() {
 
 #if DFB_HAVE_GLOO
 struct Communicator::Impl {
+  torch::Device device = torch::kCPU;  // where collectives' tensors live (NCCL: the rank's GPU)
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
 #if DFB_HAVE_NCCL
@@ -81,6 +82,7 @@ struct Communicator::Impl {
 
 Communicator::Communicator(const WorldOptions& world, const torch::Device& device)
     : impl_(std::make_unique<Impl>()), world_(world) {
+  impl_->device = device;
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(world.timeout_seconds * 1000));
   try {
     c10d::TCPStoreOptions so;
@@ -92,7 +94,11 @@ Communicator::Communicator(const WorldOptions& world, const torch::Device& devic
     impl_->store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, so);
 #if DFB_HAVE_NCCL
     if (device.is_cuda()) {
+      // A rank that dies must not leave the others waiting forever.
+      setenv("TORCH_NCCL_ASYNC_ERROR_HANDLING", "1", 0);
+      setenv("NCCL_ASYNC_ERROR_HANDLING", "1", 0);
       auto o = c10d::ProcessGroupNCCL::Options::create();
+      o->timeout = timeout;
       impl_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, static_cast<int>(world.rank),
                                                                 static_cast<int>(world.size), o);
       backend_ = "nccl";
@@ -104,6 +110,7 @@ Communicator::Communicator(const WorldOptions& world, const torch::Device& devic
                              ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
                              : c10d::ProcessGroupGloo::createDefaultDevice());
     o->threads = 2;
+    impl_->device = torch::kCPU;
     impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, static_cast<int>(world.rank),
                                                               static_cast<int>(world.size), o);
     backend_ = "gloo";
@@ -111,7 +118,6 @@ Communicator::Communicator(const WorldOptions& world, const torch::Device& devic
     throw Error("cannot join the world of " + std::to_string(world.size) + " processes at " + world.master_addr + ":" +
                 std::to_string(world.master_port) + " as rank " + std::to_string(world.rank) + ": " + e.what());
   }
-  (void)device;
 }
 
 void Communicator::all_reduce_sum(torch::Tensor& t) {
@@ -120,9 +126,11 @@ void Communicator::all_reduce_sum(torch::Tensor& t) {
 }
 
 void Communicator::barrier() {
-  torch::Tensor one = torch::ones({1});
+  torch::Tensor one = torch::ones({1}, torch::TensorOptions().device(impl_->device));
   all_reduce_sum(one);
 }
+
+torch::Device Communicator::device() const { return impl_->device; }
 #else
 struct Communicator::Impl {};
 
@@ -132,6 +140,7 @@ Communicator::Communicator(const WorldOptions& world, const torch::Device&) : wo
 }
 void Communicator::all_reduce_sum(torch::Tensor&) {}
 void Communicator::barrier() {}
+torch::Device Communicator::device() const { return torch::kCPU; }
 #endif
 
 Communicator::~Communicator() = default;

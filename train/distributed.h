@@ -17,7 +17,9 @@ struct WorldOptions {
   int64_t rank = 0, size = 1, local_rank = 0;
   std::string master_addr = "127.0.0.1";
   int64_t master_port = 29500;
-  double timeout_seconds = 600;  // rendezvous and each collective
+  // Rendezvous and each collective. Generous: the other ranks wait in the next all-reduce while
+  // rank 0 alone validates and writes checkpoints.
+  double timeout_seconds = 1800;
   std::string source = "none";   // which variables said so: "torchrun", "slurm" or "none"
 };
 
@@ -41,6 +43,8 @@ class Communicator {
   void all_reduce_sum(torch::Tensor& t);
   // Waits until every rank got here.
   void barrier();
+  // Where the tensors given to all_reduce_sum must be (the rank's GPU with NCCL, else the CPU).
+  torch::Device device() const;
 
  private:
   struct Impl;

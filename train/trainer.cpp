@@ -57,6 +57,9 @@ std::vector<ClipWindow> draw_windows(int64_t n, int64_t length, int64_t batch, i
 }  // namespace
 
 TrainSummary train(const TrainInputs& in, const std::string& run_dir, const TrainRunOptions& options) {
+  // From the start: a signal during the setup stops after the first step.
+  std::optional<StopSignalScope> stop_scope;
+  if (options.stop_on_signal) stop_scope.emplace();
   const auto t0 = std::chrono::steady_clock::now();
   const TrainConfig& tc = in.train;
   const torch::Device device = parse_device(in.device);
@@ -126,6 +129,15 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
     summary.checkpoint = latest;
     ck = CheckpointData();  // its tensors are copied in: not held through the training
   }
+  if (options.world) {  // every rank resumed from the same step (a shared file system may differ)
+    const double s = static_cast<double>(step);
+    torch::Tensor t = torch::tensor({s, s * s}, torch::TensorOptions().dtype(torch::kFloat64)).to(options.world->device());
+    options.world->all_reduce_sum(t);
+    t = t.to(torch::kCPU);
+    if (t[0].item<double>() != s * ranks || t[1].item<double>() != s * s * ranks)
+      throw Error("the " + std::to_string(ranks) + " processes resumed from different steps (this one from " +
+                  std::to_string(step) + "); do they all see the same run folder '" + run_dir + "'?");
+  }
   if (writer) truncate_log(log_path, step);
   summary.start_step = step;
   if (step >= tc.steps) {
@@ -181,8 +193,6 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
         return std::vector<ClipWindow>(all.begin() + rank * share, all.begin() + (rank + 1) * share);
       },
       step, stop_at);
-  std::optional<StopSignalScope> stop_scope;
-  if (options.stop_on_signal) stop_scope.emplace();
   for (; step < stop_at; ++step) {
     at::Generator gen = make_generator(step_seed(in.seed, step));
     draw_windows(source->count, source->length, tc.batch, tc.frames, gen);  // `gen` continues past the reader's draws
@@ -206,8 +216,9 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
     if (options.world) {  // the shares' gradients and losses sum to the whole batch's; all stop together
       torch::Tensor grads = flat.grads();
       options.world->all_reduce_sum(grads);
-      torch::Tensor info = torch::stack({loss.detach().to(torch::kFloat32).reshape({}),
-                                         torch::tensor(stopping ? 1.0f : 0.0f).to(loss.device())});
+      torch::Tensor info = torch::stack({loss.detach().to(torch::kCPU, torch::kFloat32).reshape({}),
+                                         torch::tensor(stopping ? 1.0f : 0.0f)})
+                               .to(options.world->device());
       options.world->all_reduce_sum(info);
       info = info.to(torch::kCPU);
       loss_value = info[0].item<double>();
@@ -256,9 +267,12 @@ TrainSummary train(const TrainInputs& in, const std::string& run_dir, const Trai
       interval_start += std::chrono::steady_clock::now() - v0;  // the step rate leaves the validation out
     }
     if (done % tc.checkpoint_every == 0 || done == stop_at || stopping) save(done);
-    if (stopping)
-      throw Stopped("training stopped by " + stop_signal_name() + " after step " + std::to_string(done) +
+    if (stopping) {
+      consume_stop_request();
+      const std::string why = stop_signal_name();
+      throw Stopped("training stopped by " + (why.empty() ? std::string("another process's signal") : why) + " after step " + std::to_string(done) +
                     ", checkpoint " + summary.checkpoint + "; running the same command again resumes");
+    }
     if (!quiet) {
       char status[64];
       std::snprintf(status, sizeof status, "loss %.4f", loss_value);

@@ -83,8 +83,8 @@ TEST(Files, StaleTemporariesOfDeadAndZombieWritersAreRemoved) {
 }
 
 }  // namespace
-// Writing a file again removes the temporaries of that file that dead writers left (a writer
-// killed by SIGKILL never reaches its cleanup), and only those.
+// Writing a file again removes the temporaries of that file that dead writers of this machine
+// left (a writer killed by SIGKILL never reaches its cleanup), and only those.
 TEST(Files, WritingAFileRemovesItsOwnStaleTemporaries) {
   const fs::path dir = fs::temp_directory_path() / "dfb_files_stale_of";
   fs::remove_all(dir);
@@ -94,10 +94,15 @@ TEST(Files, WritingAFileRemovesItsOwnStaleTemporaries) {
   if (dead == 0) _exit(0);
   ASSERT_EQ(waitpid(dead, nullptr, 0), dead);
   const std::string d = std::to_string(dead);
-  for (const std::string& name : {"a.json.tmp-" + d, "a.json.x.tmp-" + d, "b.json.tmp-" + d, "xa.json.tmp-" + d})
+  // This machine's name as temporary_path() writes it, with the dead writer's PID.
+  const std::string mine = temporary_path("a.json"), here = mine.substr(mine.find('@'));
+  for (const std::string& name : {"a.json.tmp-" + d, "a.json.tmp-" + d + here, "a.json.tmp-" + d + "@elsewhere",
+                                  "a.json.x.tmp-" + d, "b.json.tmp-" + d, "xa.json.tmp-" + d})
     std::ofstream(dir / name) << "half";
   write_file_atomic((dir / "a.json").string(), "{}");
   EXPECT_FALSE(fs::exists(dir / ("a.json.tmp-" + d)));
+  EXPECT_FALSE(fs::exists(dir / ("a.json.tmp-" + d + here)));
+  EXPECT_TRUE(fs::exists(dir / ("a.json.tmp-" + d + "@elsewhere"))) << "another machine's writer may be at work";
   EXPECT_TRUE(fs::exists(dir / ("a.json.x.tmp-" + d)));
   EXPECT_TRUE(fs::exists(dir / ("b.json.tmp-" + d)));
   EXPECT_TRUE(fs::exists(dir / ("xa.json.tmp-" + d)));
