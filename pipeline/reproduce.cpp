@@ -13,9 +13,12 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
+#include <optional>
 
 #include "base/error.h"
 #include "base/files.h"
@@ -29,6 +32,7 @@
 #include "pipeline/run_config.h"
 #include "pipeline/run_parts.h"
 #include "rollout/method.h"
+#include "tensor/compat.h"
 #include "train/distributed.h"
 
 namespace dfb {
@@ -49,6 +53,24 @@ class FolderLock {
   ~FolderLock() { close(fd_); }
   FolderLock(const FolderLock&) = delete;
   FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Holds an exclusive flock on PATH while alive, waiting for it: array tasks started at once (after
+// a --dry-run nothing wrote the data) write the data one after the other.
+class WaitingLock {
+ public:
+  explicit WaitingLock(const std::string& path) {
+    fd_ = open(path.c_str(), O_RDWR | O_CREAT, 0644);
+    if (fd_ < 0) throw Error("reproduce: cannot create " + path);
+    while (flock(fd_, LOCK_EX) != 0)
+      if (errno != EINTR) throw Error("reproduce: cannot lock " + path);
+  }
+  ~WaitingLock() { close(fd_); }
+  WaitingLock(const WaitingLock&) = delete;
+  WaitingLock& operator=(const WaitingLock&) = delete;
 
  private:
   int fd_ = -1;
@@ -94,9 +116,6 @@ std::vector<std::string> comparison_args(const ReproduceOptions& a, const std::v
 
 void reproduce(const ReproduceOptions& a) {
   const auto t_all = std::chrono::steady_clock::now();
-  if (world_from_environment().size > 1)
-    throw Error("reproduce runs as one process (WORLD_SIZE or SLURM_NTASKS says several): its trainings do not "
-                "yet spread over processes; run 'dfbench train' under torchrun or srun for that (docs/cluster.md)");
   std::vector<std::string> sets = absolute_data_overrides(a.sets);  // children and Slurm jobs may run elsewhere
   if (!a.device.empty()) sets.push_back("device=" + a.device);
   if (!a.precision.empty()) {
@@ -132,6 +151,19 @@ void reproduce(const ReproduceOptions& a) {
   }
   const RunConfig config = parse_run_config(json, a.preset);
   const std::string out = a.out.empty() ? "runs/" + config.name : a.out;
+  // Data parallel (torchrun's or srun's variables): every training of the comparison spreads over
+  // the processes; rank 0 does everything else, the others only join its trainings.
+  const WorldOptions w = world_from_environment();
+  std::unique_ptr<Communicator> world;
+  if (w.size > 1) {
+    if (a.slurm || a.task >= 0 || !a.job.empty() || a.jobs > 1)
+      throw Error("a data-parallel reproduce (" + std::to_string(w.size) +
+                  " processes) trains the methods one after the other, each over all processes; --slurm, --task "
+                  "and --jobs do not go with it");
+    world = std::make_unique<Communicator>(
+        w, parse_device(config.device == "cuda" ? "cuda:" + std::to_string(w.local_rank) : config.device));
+  }
+  const bool helper = world && world->rank() != 0;
   const int64_t seeds = a.seeds > 0 ? a.seeds : config.seeds;
   make_dirs(out);
 
@@ -200,7 +232,11 @@ void reproduce(const ReproduceOptions& a) {
     for (size_t i = 0; i < jobs.size(); ++i) {
       if (jobs[i].label + "@" + std::to_string(jobs[i].seed_index) != job) continue;
       if (a.task >= 0) fs::remove(outcome_path(jobs[i]));  // done only when this attempt says so
-      json = data_stage(json, config, out);
+      {
+        make_dirs(out + "/data");
+        const WaitingLock data_lock(out + "/data/.lock");
+        json = data_stage(json, config, out);
+      }
       reuse(false);
       const MethodOutcome o = method_stage(job_json(json, job_methods[i], config, jobs[i], out), jobs[i], a.preset, out);
       write_file_atomic(outcome_path(jobs[i]), o.to_json().dump(2) + "\n");
@@ -209,12 +245,13 @@ void reproduce(const ReproduceOptions& a) {
     throw Error("--job " + job + ": no such method and seed in this preset");
   }
 
-  FolderLock lock(out);
-  if (const int n = remove_stale_temporaries(out))
+  std::optional<FolderLock> lock;  // rank 0's, in a data-parallel reproduce
+  if (!helper) lock.emplace(out);
+  if (const int n = helper ? 0 : remove_stale_temporaries(out))
     std::printf("removed %d temporary file(s) an interrupted run left\n", n);
   for (const std::string& why : config.methods_skipped) std::printf("skipping %s\n", why.c_str());
   const int budget = std::max(1, at::get_num_threads());
-  int parallel = static_cast<int>(a.jobs);
+  int parallel = world ? 1 : static_cast<int>(a.jobs);
   if (parallel <= 0)  // on a GPU one at a time; on a CPU 1-thread jobs up to 2 cores, 2-thread jobs above
     parallel = config.device != "cpu" ? 1 : budget <= 2 ? budget : budget / 2;
   parallel = std::max(1, std::min(parallel, static_cast<int>(jobs.size())));
@@ -225,7 +262,9 @@ void reproduce(const ReproduceOptions& a) {
 
   // 1. Data: procedural data is written once as HDF5 files every method then reads.
   auto t0 = std::chrono::steady_clock::now();
+  if (helper) world->barrier();  // rank 0 writes the data; the others then find it
   json = data_stage(json, config, out);
+  if (world && !helper) world->barrier();
   const double data_s = seconds_since(t0);
   reuse(true);
 
@@ -234,7 +273,13 @@ void reproduce(const ReproduceOptions& a) {
   if (parallel == 1) {
     for (size_t i = 0; i < jobs.size(); ++i) {
       std::printf("\n== %zu/%zu: %s ==\n", i + 1, jobs.size(), jobs[i].name().c_str());
-      outcomes.push_back(method_stage(job_json(json, job_methods[i], config, jobs[i], out), jobs[i], a.preset, out));
+      outcomes.push_back(
+          method_stage(job_json(json, job_methods[i], config, jobs[i], out), jobs[i], a.preset, out, world.get()));
+    }
+    if (helper) {
+      std::printf("reproduce %s: rank %lld of %lld joined every training; rank 0 evaluates and reports\n",
+                  config.name.c_str(), static_cast<long long>(world->rank()), static_cast<long long>(world->size()));
+      return;
     }
   } else {
     std::vector<ChildJob> children;

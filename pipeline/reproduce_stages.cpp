@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 
 #include "tensor/checkpoint.h"
 #include "base/error.h"
@@ -121,7 +122,19 @@ std::string data_key(const std::string& train_file) {
   if (f.has_attr("/", "generator")) return stage_key(f.attr_string("/", "generator"));
   // No path: a run folder keeps its keys when it moves.
   if (f.has_attr("frames", "fnv1a64")) return stage_key({"frames", f.attr_string("frames", "fnv1a64")});
-  return stage_key({fs::path(train_file).filename().string(), static_cast<int64_t>(fs::file_size(train_file))});
+  // Another program's file without a checksum: its name, size, and a checksum of its first and
+  // last 64 KiB (cheap for any size; the same after a copy).
+  const int64_t size = static_cast<int64_t>(fs::file_size(train_file));
+  std::ifstream in(train_file, std::ios::binary);
+  std::string head(65536, '\0'), tail(65536, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  in.clear();
+  in.seekg(std::max<int64_t>(0, size - 65536));
+  in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
+  tail.resize(static_cast<size_t>(in.gcount()));
+  const std::string ends = head + tail;
+  return stage_key({fs::path(train_file).filename().string(), size, checksum_text(ends.data(), ends.size())});
 }
 
 std::string train_key(const nlohmann::json& resolved, const std::string& data) {
@@ -247,7 +260,7 @@ MethodOutcome MethodOutcome::from_json(const nlohmann::json& j) {
 }
 
 MethodOutcome method_stage(const nlohmann::json& json, const MethodJob& job, const std::string& source,
-                           const std::string& out) {
+                           const std::string& out, Communicator* world) {
   MethodOutcome o;
   o.label = job.label;
   o.seed_index = job.seed_index;
@@ -260,6 +273,19 @@ MethodOutcome method_stage(const nlohmann::json& json, const MethodJob& job, con
   // Training: resumed when its checkpoints were made with this key, redone when the key changed.
   auto t0 = std::chrono::steady_clock::now();
   const std::string& model = job.model();
+  TrainRunOptions to;
+  to.stop_on_signal = true;  // a Slurm preemption or time limit: checkpoint, exit 75, requeue
+  to.world = world;
+  if (world && world->rank() != 0) {  // a helper: after rank 0 decided (and set aside), the same decision
+    world->barrier();
+    const int64_t have = checkpoint_step(model);
+    if (job.model_dir.empty() && have < config.train.steps) {
+      to.resume = have >= 0;
+      train_run(config, run, to);
+    }
+    o.train_s = seconds_since(t0);
+    return o;
+  }
   int64_t have = checkpoint_step(model);
   if (!job.model_dir.empty()) {  // another entry's training is this one's
     if (have < config.train.steps || train_key(load_run_config(model).resolved, data) != key)
@@ -274,12 +300,13 @@ MethodOutcome method_stage(const nlohmann::json& json, const MethodJob& job, con
       set_aside(run, out, job.name(), "was trained with another config or data");
       have = -1;
     }
+  }
+  if (world) world->barrier();  // the helpers now see what this rank decided
+  if (job.model_dir.empty()) {
     if (have >= config.train.steps) {
       std::printf("train: %s is trained (%lld steps)\n", run.c_str(), static_cast<long long>(have));
     } else {
-      TrainRunOptions to;
       to.resume = have >= 0;
-      to.stop_on_signal = true;  // a Slurm preemption or time limit: checkpoint, exit 75, requeue
       if (to.resume) std::printf("train: resuming %s from step %lld\n", run.c_str(), static_cast<long long>(have));
       train_run(config, run, to);
     }

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "train/distributed.h"
+
 #include "metrics/shape_summary.h"
 
 namespace dfb {
@@ -69,8 +71,10 @@ struct MethodOutcome {
 };
 // Training (resumed from its last checkpoint, or redone when its key changed) and rollouts
 // of one method and seed; a job with a model_dir trains nothing and needs that run trained. `json` is the run config of that method (config_for_method).
+// `world`: a data-parallel reproduce (train/distributed.h). Rank 0 decides and does everything
+// as alone, and trains with the others; the other ranks only join the training rank 0 decides.
 MethodOutcome method_stage(const nlohmann::json& json, const MethodJob& job, const std::string& source,
-                           const std::string& out);
+                           const std::string& out, Communicator* world = nullptr);
 
 // Both are done: trained to the end with this config, rollouts made with these options.
 bool method_stage_done(const nlohmann::json& json, const MethodJob& job, const std::string& source);

@@ -33,14 +33,15 @@ namespace {
 namespace fs = std::filesystem;
 
 // Every file of a run folder that the comparison itself makes, by its place in the folder
-// (logs, the Slurm files, locks and timing records left out).
+// (logs, the Slurm files, locks and the outcome records of child processes left out).
 std::set<std::string> made_files(const std::string& run) {
   std::set<std::string> files;
   for (const auto& e : fs::recursive_directory_iterator(run)) {
     if (!e.is_regular_file()) continue;
     const std::string rel = e.path().lexically_relative(run).string();
     const std::string name = e.path().filename().string();
-    if (rel.rfind("slurm/", 0) == 0 || name == ".reproduce.lock" || name == "reproduce.log" || name == "outcome.json")
+    if (rel.rfind("slurm/", 0) == 0 || name == ".reproduce.lock" || name == ".lock" || name == "reproduce.log" ||
+        name == "outcome.json")
       continue;
     files.insert(rel);
   }
@@ -173,6 +174,39 @@ TEST(Cluster, TwoGlooProcessesTrainLikeOneWithTheSameGlobalBatchAndResumeAlone) 
   EXPECT_LT(relative_difference(two, after), 1e-5);
   EXPECT_LT(relative_difference(one, after), 1e-5);
   EXPECT_NE(read_file(dir + "/two/train_log.jsonl"), "");
+}
+
+// reproduce over two Gloo processes: every training spreads over both, rank 0 samples,
+// evaluates and reports alone. The same files as one process makes, with weights within float
+// reordering of its.
+TEST(Cluster, ADataParallelReproduceTrainsEveryMethodOverTwoProcesses) {
+  const std::string dir = temp_dir("gloo_reproduce");
+  auto args = [&](const std::string& out) {
+    return std::vector<std::string>{"reproduce", "--preset", "tiny", "--methods", "teacher_forcing,diffusion_forcing",
+                                    "--set", "train.steps=12", "--set", "train.batch=4", "--out", out};
+  };
+  int status = 0;
+  const auto limit = [] { return std::chrono::steady_clock::now() + std::chrono::seconds(300); };
+  ASSERT_TRUE(wait_until(spawn_dfbench(args(dir + "/one")), limit(), &status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  const int port = free_port();
+  const pid_t r0 = spawn_rank(args(dir + "/two"), 0, 2, port), r1 = spawn_rank(args(dir + "/two"), 1, 2, port);
+  for (const pid_t r : {r0, r1}) {
+    if (!wait_until(r, limit(), &status)) {
+      kill(r0, SIGKILL);
+      kill(r1, SIGKILL);
+      FAIL() << "the two processes did not finish";
+    }
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "rank " << (r == r0 ? 0 : 1);
+  }
+  EXPECT_EQ(made_files(dir + "/one"), made_files(dir + "/two"));
+  for (const char* m : {"teacher_forcing", "diffusion_forcing"}) {
+    const std::string a = dir + "/one/" + m, b = dir + "/two/" + m;
+    EXPECT_LT(relative_difference(read_checkpoint(checkpoint_path(a, 12)), read_checkpoint(checkpoint_path(b, 12))),
+              1e-5)
+        << m;
+  }
+  EXPECT_TRUE(fs::exists(dir + "/two/report/index.html"));
 }
 
 const std::string kMethods = "teacher_forcing,fifo_diffusion,full_sequence";

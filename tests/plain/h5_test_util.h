@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/files.h"
 
 namespace dfb::h5_test {
 
@@ -22,7 +23,7 @@ inline std::string temp_path(const std::string& name) {
 }
 
 inline bool file_exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
-inline std::string temp_of(const std::string& path) { return path + ".tmp-" + std::to_string(getpid()); }
+inline std::string temp_of(const std::string& path) { return temporary_path(path); }
 
 // Runs `f`, expects dfb::Error, and checks that its message contains `part`.
 template <class F>
