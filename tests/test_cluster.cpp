@@ -119,6 +119,21 @@ pid_t spawn_rank(const std::vector<std::string>& args, int rank, int size, int p
                               {"MASTER_PORT", std::to_string(port)}});
 }
 
+// Runs `dfbench ARGS` as ranks 0 and 1 of a world of two on the loopback; both must succeed.
+void run_two_ranks(const std::vector<std::string>& args) {
+  const int port = free_port();
+  const pid_t r0 = spawn_rank(args, 0, 2, port), r1 = spawn_rank(args, 1, 2, port);
+  int status = 0;
+  for (const pid_t r : {r0, r1}) {
+    if (!wait_until(r, std::chrono::steady_clock::now() + std::chrono::seconds(300), &status)) {
+      kill(r0, SIGKILL);
+      kill(r1, SIGKILL);
+      FAIL() << "the two processes did not finish";
+    }
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "rank " << (r == r0 ? 0 : 1);
+  }
+}
+
 // The largest relative difference ‖a − b‖ / ‖a‖ (L2) of any weight tensor of two checkpoints.
 double relative_difference(const CheckpointData& a, const CheckpointData& b) {
   double worst = 0;
@@ -148,16 +163,7 @@ TEST(Cluster, TwoGlooProcessesTrainLikeOneWithTheSameGlobalBatchAndResumeAlone) 
   const auto limit = [] { return std::chrono::steady_clock::now() + std::chrono::seconds(300); };
   ASSERT_TRUE(wait_until(spawn_dfbench(args(dir + "/one")), limit(), &status));
   ASSERT_EQ(WEXITSTATUS(status), 0);
-  const int port = free_port();
-  const pid_t r0 = spawn_rank(args(dir + "/two"), 0, 2, port), r1 = spawn_rank(args(dir + "/two"), 1, 2, port);
-  for (const pid_t r : {r0, r1}) {
-    if (!wait_until(r, limit(), &status)) {
-      kill(r0, SIGKILL);
-      kill(r1, SIGKILL);
-      FAIL() << "the two processes did not finish";
-    }
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "rank " << (r == r0 ? 0 : 1);
-  }
+  run_two_ranks(args(dir + "/two"));
 
   const CheckpointData one = read_checkpoint(checkpoint_path(dir + "/one", 12));
   const CheckpointData two = read_checkpoint(checkpoint_path(dir + "/two", 12));
@@ -189,16 +195,7 @@ TEST(Cluster, ADataParallelReproduceTrainsEveryMethodOverTwoProcesses) {
   const auto limit = [] { return std::chrono::steady_clock::now() + std::chrono::seconds(300); };
   ASSERT_TRUE(wait_until(spawn_dfbench(args(dir + "/one")), limit(), &status));
   ASSERT_EQ(WEXITSTATUS(status), 0);
-  const int port = free_port();
-  const pid_t r0 = spawn_rank(args(dir + "/two"), 0, 2, port), r1 = spawn_rank(args(dir + "/two"), 1, 2, port);
-  for (const pid_t r : {r0, r1}) {
-    if (!wait_until(r, limit(), &status)) {
-      kill(r0, SIGKILL);
-      kill(r1, SIGKILL);
-      FAIL() << "the two processes did not finish";
-    }
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "rank " << (r == r0 ? 0 : 1);
-  }
+  run_two_ranks(args(dir + "/two"));
   EXPECT_EQ(made_files(dir + "/one"), made_files(dir + "/two"));
   for (const char* m : {"teacher_forcing", "diffusion_forcing"}) {
     const std::string a = dir + "/one/" + m, b = dir + "/two/" + m;
