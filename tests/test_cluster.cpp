@@ -48,9 +48,15 @@ std::set<std::string> made_files(const std::string& run) {
   return files;
 }
 
-// The same files, the same rollouts, the same metrics.
-void expect_same_comparison(const std::string& a, const std::string& b, const std::vector<std::string>& methods) {
-  EXPECT_EQ(made_files(a), made_files(b));
+// The same files, the same rollouts, the same metrics. `extra_checkpoints`: `b` may also keep the
+// checkpoint a stop signal made (checkpoints are compared by the rollouts made from them).
+void expect_same_comparison(const std::string& a, const std::string& b, const std::vector<std::string>& methods,
+                            bool extra_checkpoints = false) {
+  std::set<std::string> fa = made_files(a), fb = made_files(b);
+  if (extra_checkpoints)
+    for (auto it = fb.begin(); it != fb.end();)
+      it = it->find("/checkpoints/") != std::string::npos && !fa.count(*it) ? fb.erase(it) : std::next(it);
+  EXPECT_EQ(fa, fb);
   for (const std::string& m : methods)
     EXPECT_EQ(read_rollout_file(a + "/" + m + "/samples.h5").generated.frames,
               read_rollout_file(b + "/" + m + "/samples.h5").generated.frames)
@@ -341,6 +347,38 @@ TEST(Slurm, ATaskCancelledHalfwayAndSubmittedAgainFinishesTheSame) {
   ASSERT_TRUE(wait_for_final(run, 300)) << dfbench("status " + run).out;
   EXPECT_NE(read_file(run + "/slurm/logs/task-0.log").find("train: resuming"), std::string::npos);
   expect_same_comparison(dir + "/local", run, {"teacher_forcing", "diffusion_forcing"});
+}
+
+// The warning Slurm sends before a time limit (--signal=B:USR1@..., here sent at once with
+// `scancel --batch --signal=USR1`): the task script passes it to dfbench, the training writes a
+// checkpoint and exits 75, the task requeues itself, and when Slurm starts it again it resumes
+// from that checkpoint; the final job then runs, and the result equals a local reproduce.
+TEST(Slurm, TheTimeLimitWarningRequeuesTheTaskWhichResumesFromItsCheckpoint) {
+  if (!slurm_installed()) GTEST_SKIP() << "Slurm is not installed (scripts/setup.sh installs slurm-wlm and munge)";
+  if (geteuid() != 0) GTEST_SKIP() << "scripts/slurm-local.sh needs root (slurmd starts jobs as their user)";
+  LocalSlurm cluster;
+  ASSERT_TRUE(cluster.ok()) << "scripts/slurm-local.sh start failed";
+  const std::string dir = temp_dir("slurm_requeue");
+  const std::string common = "reproduce --preset tiny --methods teacher_forcing --set train.steps=200 "
+                             "--set train.checkpoint_every=1000 --set train.log_every=5 --out ";
+  ASSERT_EQ(dfbench(common + dir + "/local --jobs 1").code, 0);
+  const std::string run = dir + "/slurm";
+  const CliResult sub = dfbench(common + run + " --slurm");
+  ASSERT_EQ(sub.code, 0) << sub.err;
+  const std::vector<std::string> ids = job_ids(sub.out);
+  ASSERT_EQ(ids.size(), 2u) << sub.out;
+  const std::string log = run + "/teacher_forcing/train_log.jsonl";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+  while ((!fs::exists(log) || read_file(log).find("\"loss\"") == std::string::npos) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(std::system(("scancel --batch --signal=USR1 " + ids[0] + "_0").c_str()), 0);
+  ASSERT_TRUE(wait_for_final(run, 300)) << dfbench("status " + run).out << read_file(run + "/slurm/logs/task-0.log");
+  const std::string task_log = read_file(run + "/slurm/logs/task-0.log");
+  const size_t stopped = task_log.find("dfbench: stopped: training stopped by SIGUSR1");
+  EXPECT_NE(stopped, std::string::npos) << task_log;
+  EXPECT_NE(task_log.find("train: resuming", stopped == std::string::npos ? 0 : stopped), std::string::npos) << task_log;
+  expect_same_comparison(dir + "/local", run, {"teacher_forcing"}, /*extra_checkpoints=*/true);
 }
 
 }  // namespace
