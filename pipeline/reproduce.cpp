@@ -155,7 +155,7 @@ void reproduce(const ReproduceOptions& a) {
   // the processes; rank 0 does everything else, the others only join its trainings.
   const WorldOptions w = world_from_environment();
   std::unique_ptr<Communicator> world;
-  if (w.size > 1) {
+  if (joins_a_world(w)) {
     if (a.slurm || a.task >= 0 || !a.job.empty() || a.jobs > 1)
       throw Error("a data-parallel reproduce (" + std::to_string(w.size) +
                   " processes) trains the methods one after the other, each over all processes; --slurm, --task "

@@ -23,8 +23,8 @@ TrainSummary train_run(const RunConfig& config, const std::string& run_dir, cons
   TrainRunOptions o = options;
   std::unique_ptr<Communicator> world;
   const WorldOptions w = world_from_environment();
-  if (w.size > 1 && in.device == "cuda") in.device = "cuda:" + std::to_string(w.local_rank);  // one GPU per process
-  if (w.size > 1 && !o.world) {
+  if (joins_a_world(w) && in.device == "cuda") in.device = "cuda:" + std::to_string(w.local_rank);  // one GPU each
+  if (joins_a_world(w) && !o.world) {
     world = std::make_unique<Communicator>(w, parse_device(in.device));
     o.world = world.get();
   }

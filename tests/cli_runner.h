@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -58,6 +59,7 @@ inline CliResult dfbench(const std::string& args) {
 // its output discarded (for tests that kill it or run several at once).
 inline pid_t spawn_dfbench(const std::vector<std::string>& args,
                            const std::vector<std::pair<std::string, std::string>>& env = {}) {
+  std::fflush(stdout);  // else the child writes this process's buffered output a second time
   const pid_t pid = fork();
   if (pid == 0) {
     for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);

@@ -185,6 +185,17 @@ TEST(Cluster, TwoGlooProcessesTrainLikeOneWithTheSameGlobalBatchAndResumeAlone) 
   const CheckpointData after = read_checkpoint(checkpoint_path(dir + "/resumed", 12));
   EXPECT_LT(relative_difference(two, after), 1e-5);
   EXPECT_LT(relative_difference(one, after), 1e-5);
+
+  // A world of one (torchrun --nproc-per-node 1 sets WORLD_SIZE=1): the collective path on its own.
+  const pid_t alone = spawn_dfbench(args(dir + "/world1"), {{"WORLD_SIZE", "1"},
+                                                             {"RANK", "0"},
+                                                             {"MASTER_ADDR", "127.0.0.1"},
+                                                             {"MASTER_PORT", std::to_string(free_port())}});
+  ASSERT_TRUE(wait_until(alone, limit(), &status));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  const double d1 = relative_difference(one, read_checkpoint(checkpoint_path(dir + "/world1", 12)));
+  std::printf("world size 1 (the collective path) against no world: largest relative difference %.3g\n", d1);
+  EXPECT_LT(d1, 1e-5);
   EXPECT_NE(read_file(dir + "/two/train_log.jsonl"), "");
 }
 

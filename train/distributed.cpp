@@ -61,6 +61,8 @@ WorldOptions world_from_environment() {
   return w;
 }
 
+bool joins_a_world(const WorldOptions& world) { return world.source == "torchrun" || world.size > 1; }
+
 #if DFB_HAVE_GLOO
 struct Communicator::Impl {
   torch::Device device = torch::kCPU;  // where collectives' tensors live (NCCL: the rank's GPU)

@@ -26,6 +26,9 @@ struct WorldOptions {
 // The world the environment describes (size 1 when it describes none); throws dfb::Error on
 // values that contradict each other (a rank outside the world, a size below 1).
 WorldOptions world_from_environment();
+// Whether to join it: torchrun's variables (even WORLD_SIZE=1, as torchrun --nproc-per-node 1
+// sets them: the collective path on one process), or srun with several tasks.
+bool joins_a_world(const WorldOptions& world);
 
 class Communicator {
  public:
