@@ -44,7 +44,7 @@ void add_train(CLI::App& app) {
       std::vector<std::string> sets = a->sets;
       if (!a->device.empty()) sets.push_back("device=" + a->device);
       if (!a->precision.empty()) sets.push_back("train.precision=" + a->precision);
-      config = parse_run_config(absolute_data_paths(load_config_json(a->config, sets)), a->config);
+      config = parse_run_config(load_config_json(a->config, sets), a->config);
       if (a->resume && std::filesystem::exists(stored) &&
           load_run_config(a->out).resolved != config.resolved)
         throw Error("--config differs from the config of the run in '" + a->out +

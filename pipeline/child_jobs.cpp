@@ -22,11 +22,14 @@ namespace dfb {
 
 namespace {
 
-pid_t spawn(const ChildJob& job) {
-  const int fd = open(job.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (fd < 0) throw Error("reproduce: cannot open the log " + job.log + " for writing");
-  std::vector<std::string> argv_s = {"dfbench"};
-  argv_s.insert(argv_s.end(), job.args.begin(), job.args.end());
+// Starts `program` (a path, or a name looked up on PATH) with `args`, its stdout and stderr on
+// `out_fd`, dying by `death_signal` when this process ends. Throws `fork_error` when it cannot
+// fork; a program that cannot start exits 127 after writing `cannot_start` on `out_fd`.
+pid_t start_child(const std::string& program, const std::vector<std::string>& args, int out_fd, int death_signal,
+                  const std::string& fork_error, const char* cannot_start) {
+  const size_t slash = program.rfind('/');
+  std::vector<std::string> argv_s = {program == "/proc/self/exe" ? "dfbench" : program.substr(slash + 1)};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& s : argv_s) argv.push_back(s.data());
   argv.push_back(nullptr);
@@ -34,23 +37,32 @@ pid_t spawn(const ChildJob& job) {
   std::fflush(stdout);
   std::fflush(stderr);
   const pid_t pid = fork();
-  if (pid < 0) {
-    close(fd);
-    throw Error("reproduce: fork failed for " + job.name);
-  }
+  if (pid < 0) throw Error(fork_error);
   if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    prctl(PR_SET_PDEATHSIG, death_signal);
     if (getppid() != parent) _exit(127);  // the parent is already gone
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    close(fd);
-    execv(job.program.c_str(), argv.data());
-    const char msg[] = "reproduce: cannot start the child program (see ChildJob::program); use --jobs 1\n";
-    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+    dup2(out_fd, STDOUT_FILENO);
+    dup2(out_fd, STDERR_FILENO);
+    if (out_fd > STDERR_FILENO) close(out_fd);
+    execvp(program.c_str(), argv.data());
+    (void)!write(STDERR_FILENO, cannot_start, std::strlen(cannot_start));
     _exit(127);
   }
-  close(fd);
   return pid;
+}
+
+pid_t spawn(const ChildJob& job) {
+  const int fd = open(job.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd < 0) throw Error("reproduce: cannot open the log " + job.log + " for writing");
+  try {
+    const pid_t pid = start_child(job.program, job.args, fd, SIGTERM, "reproduce: fork failed for " + job.name,
+                                  "reproduce: cannot start the child program (see ChildJob::program); use --jobs 1\n");
+    close(fd);
+    return pid;
+  } catch (...) {
+    close(fd);
+    throw;
+  }
 }
 
 std::string last_line(const std::string& path) {
@@ -86,30 +98,14 @@ std::string tail_of(std::string text, int lines) {
 CapturedRun run_captured(const std::string& program, const std::vector<std::string>& args, double timeout_seconds) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw Error("cannot create a pipe for a child process");
-  const size_t slash = program.rfind('/');
-  std::vector<std::string> argv_s = {program == "/proc/self/exe" ? "dfbench" : program.substr(slash + 1)};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& s : argv_s) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  const pid_t parent = getpid();
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t pid = fork();
-  if (pid < 0) {
+  pid_t pid = -1;
+  try {
+    pid = start_child(program, args, fds[1], SIGKILL, "fork failed: cannot start a child process",
+                      "dfbench: error: cannot start the child program (not installed, or not on PATH)\n");
+  } catch (...) {
     close(fds[0]);
     close(fds[1]);
-    throw Error("fork failed: cannot start a child process");
-  }
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    dup2(fds[1], STDOUT_FILENO);
-    dup2(fds[1], STDERR_FILENO);
-    execvp(program.c_str(), argv.data());
-    const char msg[] = "dfbench: error: cannot start the child program (not installed, or not on PATH)\n";
-    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
-    _exit(127);
+    throw;
   }
   close(fds[1]);
   fcntl(fds[0], F_SETFL, O_NONBLOCK);

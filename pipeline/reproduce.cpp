@@ -122,7 +122,7 @@ void reproduce(const ReproduceOptions& a) {
     sets.push_back("train.precision=" + a.precision);
     sets.push_back("sample.precision=" + a.precision);
   }
-  nlohmann::json json = absolute_data_paths(load_config_json(a.preset, sets));
+  nlohmann::json json = load_config_json(a.preset, sets);
   // The comparison (RunConfig::methods), or the methods asked for: the preset's entries by
   // label, and any other registered method by name (with its default options). Chosen before
   // the config is read, so a preset entry left out is not checked against the backbone.

@@ -331,25 +331,9 @@ RunConfig parse_run_config(const nlohmann::json& json, const std::string& source
   return c;
 }
 
-nlohmann::json load_config_json(const std::string& preset_or_path, const std::vector<std::string>& overrides) {
-  nlohmann::json j;
-  const bool is_file = preset_or_path.find('/') != std::string::npos ||
-                       preset_or_path.find(".json") != std::string::npos ||
-                       std::filesystem::exists(preset_or_path);
-  if (is_file) {
-    j = absolute_data_paths(load_json_file(preset_or_path), std::filesystem::path(preset_or_path).parent_path().string());
-  } else {
-    const std::string text = preset_json(preset_or_path);
-    try {
-      j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error("embedded preset '" + preset_or_path + "' is not valid JSON: " + e.what());
-    }
-  }
-  for (const std::string& o : absolute_data_overrides(overrides)) apply_override(j, o);
-  return j;
-}
+namespace {
 
+// `json` with relative data files made absolute against `base` ("": the working directory).
 nlohmann::json absolute_data_paths(nlohmann::json json, const std::string& base) {
   namespace fs = std::filesystem;
   if (!json.is_object() || !json.contains("data") || !json["data"].is_object()) return json;
@@ -361,6 +345,29 @@ nlohmann::json absolute_data_paths(nlohmann::json json, const std::string& base)
       f = (root / f.get<std::string>()).lexically_normal().string();
   }
   return json;
+}
+
+}  // namespace
+
+nlohmann::json load_config_json(const std::string& preset_or_path, const std::vector<std::string>& overrides) {
+  nlohmann::json j;
+  const bool is_file = preset_or_path.find('/') != std::string::npos ||
+                       preset_or_path.find(".json") != std::string::npos ||
+                       std::filesystem::exists(preset_or_path);
+  if (is_file) {
+    j = load_json_file(preset_or_path);
+  } else {
+    const std::string text = preset_json(preset_or_path);
+    try {
+      j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error("embedded preset '" + preset_or_path + "' is not valid JSON: " + e.what());
+    }
+  }
+  // A file's data paths are relative to its folder, a preset's to the working directory.
+  j = absolute_data_paths(std::move(j), is_file ? std::filesystem::path(preset_or_path).parent_path().string() : "");
+  for (const std::string& o : absolute_data_overrides(overrides)) apply_override(j, o);
+  return j;
 }
 
 std::vector<std::string> absolute_data_overrides(std::vector<std::string> overrides) {

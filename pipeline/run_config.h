@@ -87,19 +87,16 @@ struct RunConfig {
 // written, so a run folder that holds its data can be moved.
 RunConfig parse_run_config(const nlohmann::json& json, const std::string& source, const std::string& base_dir = "");
 
-// `json` with relative data files made absolute against `base` (default: the working
-// directory): what a config given on the command line means, before it is stored in a run
-// folder. load_config_json() does it for a config file against the file's folder.
-nlohmann::json absolute_data_paths(nlohmann::json json, const std::string& base = "");
 // `--set` lines with the data files they name (data.train_file=, data.eval_file=) made absolute
 // against the working directory, so that they mean the same wherever they are applied.
 std::vector<std::string> absolute_data_overrides(std::vector<std::string> overrides);
 // `json` with data files under `root` written relative to `dir` (a run folder under `root`).
 nlohmann::json data_paths_relative_to(nlohmann::json json, const std::string& root, const std::string& dir);
 
-// A config from a preset name or a file path, with "a.b=value" overrides applied. Relative data
-// files in a config file are relative to the file's folder (a run's config.json names its data
-// relative to the run); those in overrides to the working directory.
+// A config from a preset name or a file path, with "a.b=value" overrides applied, its data files
+// made absolute: those of a config file against the file's folder (a run's config.json names
+// its data relative to the run), those of a preset and of overrides against the working
+// directory.
 nlohmann::json load_config_json(const std::string& preset_or_path, const std::vector<std::string>& overrides);
 
 // The image shape the data implies: channels and size (from the dataset options or the train file).

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -298,17 +299,33 @@ std::vector<std::string> job_ids(const std::string& out) {
   return ids;
 }
 
-TEST(Slurm, TheTinyPresetThroughALocalClusterEqualsALocalReproduce) {
-  if (!slurm_installed()) GTEST_SKIP() << "Slurm is not installed (scripts/setup.sh installs slurm-wlm and munge)";
-  if (geteuid() != 0) GTEST_SKIP() << "scripts/slurm-local.sh needs root (slurmd starts jobs as their user)";
-  LocalSlurm cluster;
-  ASSERT_TRUE(cluster.ok()) << "scripts/slurm-local.sh start failed";
+// A one-node cluster for each test (scripts/slurm-local.sh); skipped without Slurm or root.
+class Slurm : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!slurm_installed()) GTEST_SKIP() << "Slurm is not installed (scripts/setup.sh installs slurm-wlm and munge)";
+    if (geteuid() != 0) GTEST_SKIP() << "scripts/slurm-local.sh needs root (slurmd starts jobs as their user)";
+    cluster_.emplace();
+    ASSERT_TRUE(cluster_->ok()) << "scripts/slurm-local.sh start failed";
+  }
+
+  // `dfbench COMMAND DIR/local --jobs 1` (the reference), then `dfbench COMMAND DIR/slurm --slurm`;
+  // the job ids it submitted.
+  std::vector<std::string> submit_beside_a_local_run(const std::string& command, const std::string& dir) {
+    EXPECT_EQ(dfbench(command + dir + "/local --jobs 1").code, 0);
+    const CliResult sub = dfbench(command + dir + "/slurm --slurm");
+    EXPECT_EQ(sub.code, 0) << sub.err;
+    return job_ids(sub.out);
+  }
+
+ private:
+  std::optional<LocalSlurm> cluster_;
+};
+
+TEST_F(Slurm, TheTinyPresetThroughALocalClusterEqualsALocalReproduce) {
   const std::string dir = temp_dir("slurm_tiny");
   const std::string common = "reproduce --preset tiny --methods " + kMethods + " --set train.steps=6 --out ";
-  ASSERT_EQ(dfbench(common + dir + "/local --jobs 1").code, 0);
-  const CliResult sub = dfbench(common + dir + "/slurm --slurm");
-  ASSERT_EQ(sub.code, 0) << sub.err;
-  EXPECT_EQ(job_ids(sub.out).size(), 3u) << sub.out;
+  ASSERT_EQ(submit_beside_a_local_run(common, dir).size(), 3u);
   ASSERT_TRUE(wait_for_final(dir + "/slurm", 300)) << dfbench("status " + dir + "/slurm").out;
   const CliResult st = dfbench("status " + dir + "/slurm");
   EXPECT_NE(st.out.find("3 task(s): 3 done"), std::string::npos) << st.out;
@@ -316,20 +333,13 @@ TEST(Slurm, TheTinyPresetThroughALocalClusterEqualsALocalReproduce) {
   expect_same_comparison(dir + "/local", dir + "/slurm", {"teacher_forcing", "fifo_diffusion", "full_sequence"});
 }
 
-TEST(Slurm, ATaskCancelledHalfwayAndSubmittedAgainFinishesTheSame) {
-  if (!slurm_installed()) GTEST_SKIP() << "Slurm is not installed (scripts/setup.sh installs slurm-wlm and munge)";
-  if (geteuid() != 0) GTEST_SKIP() << "scripts/slurm-local.sh needs root (slurmd starts jobs as their user)";
-  LocalSlurm cluster;
-  ASSERT_TRUE(cluster.ok()) << "scripts/slurm-local.sh start failed";
+TEST_F(Slurm, ATaskCancelledHalfwayAndSubmittedAgainFinishesTheSame) {
   const std::string dir = temp_dir("slurm_cancel");
   const std::string common = "reproduce --preset tiny --methods teacher_forcing,diffusion_forcing --set train.steps=160 "
                              "--set train.checkpoint_every=20 --out ";
-  ASSERT_EQ(dfbench(common + dir + "/local --jobs 1").code, 0);
   const std::string run = dir + "/slurm";
-  const CliResult sub = dfbench(common + run + " --slurm");
-  ASSERT_EQ(sub.code, 0) << sub.err;
-  const std::vector<std::string> ids = job_ids(sub.out);
-  ASSERT_EQ(ids.size(), 2u) << sub.out;
+  const std::vector<std::string> ids = submit_beside_a_local_run(common, dir);
+  ASSERT_EQ(ids.size(), 2u);
   // Task 0 is cancelled once it has written a checkpoint and before it has finished.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
   while (!fs::exists(checkpoint_path(run + "/teacher_forcing", 40)) && std::chrono::steady_clock::now() < deadline)
@@ -364,20 +374,13 @@ TEST(Slurm, ATaskCancelledHalfwayAndSubmittedAgainFinishesTheSame) {
 // `scancel --batch --signal=USR1`): the task script passes it to dfbench, the training writes a
 // checkpoint and exits 75, the task requeues itself, and when Slurm starts it again it resumes
 // from that checkpoint; the final job then runs, and the result equals a local reproduce.
-TEST(Slurm, TheTimeLimitWarningRequeuesTheTaskWhichResumesFromItsCheckpoint) {
-  if (!slurm_installed()) GTEST_SKIP() << "Slurm is not installed (scripts/setup.sh installs slurm-wlm and munge)";
-  if (geteuid() != 0) GTEST_SKIP() << "scripts/slurm-local.sh needs root (slurmd starts jobs as their user)";
-  LocalSlurm cluster;
-  ASSERT_TRUE(cluster.ok()) << "scripts/slurm-local.sh start failed";
+TEST_F(Slurm, TheTimeLimitWarningRequeuesTheTaskWhichResumesFromItsCheckpoint) {
   const std::string dir = temp_dir("slurm_requeue");
   const std::string common = "reproduce --preset tiny --methods teacher_forcing --set train.steps=200 "
                              "--set train.checkpoint_every=1000 --set train.log_every=5 --out ";
-  ASSERT_EQ(dfbench(common + dir + "/local --jobs 1").code, 0);
   const std::string run = dir + "/slurm";
-  const CliResult sub = dfbench(common + run + " --slurm");
-  ASSERT_EQ(sub.code, 0) << sub.err;
-  const std::vector<std::string> ids = job_ids(sub.out);
-  ASSERT_EQ(ids.size(), 2u) << sub.out;
+  const std::vector<std::string> ids = submit_beside_a_local_run(common, dir);
+  ASSERT_EQ(ids.size(), 2u);
   const std::string log = run + "/teacher_forcing/train_log.jsonl";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
   while ((!fs::exists(log) || read_file(log).find("\"loss\"") == std::string::npos) &&

@@ -54,6 +54,16 @@ bool has_temporary_files(const std::string& dir) {
   return false;
 }
 
+// `run` finished as the uninterrupted `whole` did: its report, the same rollouts and metrics.
+void expect_finished_like(const std::string& run, const std::string& whole) {
+  EXPECT_TRUE(fs::exists(run + "/report/index.html"));
+  EXPECT_EQ(read_rollout_file(run + "/teacher_forcing/samples.h5").generated.frames,
+            read_rollout_file(whole + "/teacher_forcing/samples.h5").generated.frames);
+  const nlohmann::json a = nlohmann::json::parse(read_file(whole + "/metrics.json"));
+  const nlohmann::json b = nlohmann::json::parse(read_file(run + "/metrics.json"));
+  EXPECT_EQ(a["metrics"], b["metrics"]);
+}
+
 // Runs the tiny comparison into `run` by `attempt(kb, args)`, which runs `dfbench ARGS` with the
 // disk full at `kb` KiB (0: room), stage by stage: each limit lets the stages before it finish
 // and stops the next one at its first write past the limit (sizes in the tiny run: data 22 kB,
@@ -85,12 +95,7 @@ void full_disk_in_each_stage(const std::string& run, const std::string& whole, c
   fails_cleanly(128, "report", {"/report/"});
   const CliResult done = attempt(0, args);
   ASSERT_EQ(done.code, 0) << done.err;
-  EXPECT_TRUE(fs::exists(run + "/report/index.html"));
-  EXPECT_EQ(read_rollout_file(run + "/teacher_forcing/samples.h5").generated.frames,
-            read_rollout_file(whole + "/teacher_forcing/samples.h5").generated.frames);
-  const nlohmann::json a = nlohmann::json::parse(read_file(whole + "/metrics.json"));
-  const nlohmann::json b = nlohmann::json::parse(read_file(run + "/metrics.json"));
-  EXPECT_EQ(a["metrics"], b["metrics"]);
+  expect_finished_like(run, whole);
 }
 
 // A file size limit (RLIMIT_FSIZE) stands for the full disk: no root needed.
@@ -183,12 +188,7 @@ TEST(Faults, SigkillInEachStageOfReproduceResumesToTheSameResult) {
   const CliResult done = dfbench_limited(0, whole_args + " --out " + run);
   ASSERT_EQ(done.code, 0) << done.err;
   EXPECT_FALSE(has_temporary_files(run));
-  EXPECT_TRUE(fs::exists(run + "/report/index.html"));
-  EXPECT_EQ(read_rollout_file(run + "/teacher_forcing/samples.h5").generated.frames,
-            read_rollout_file(dir + "/whole/teacher_forcing/samples.h5").generated.frames);
-  const nlohmann::json a = nlohmann::json::parse(read_file(dir + "/whole/metrics.json"));
-  const nlohmann::json b = nlohmann::json::parse(read_file(run + "/metrics.json"));
-  EXPECT_EQ(a["metrics"], b["metrics"]);
+  expect_finished_like(run, dir + "/whole");
 }
 
 // Files that crash libhdf5 or send it into an endless loop (found by scripts/fuzz.sh, kept in
